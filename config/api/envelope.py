@@ -1,0 +1,32 @@
+"""Success and error bodies in SPEC §4.1's envelope, built in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework.response import Response
+
+
+def ok(data: Any = None, *, message: str | None = None, status: int = 200, **top_level: Any) -> Response:
+    body: dict[str, Any] = {"success": True}
+    if message:
+        body["message"] = message
+    body["data"] = data if data is not None else {}
+    body.update(top_level)
+    return Response(body, status=status)
+
+
+def error_body(error: str, details: list[dict] | None = None, data: dict | None = None) -> dict:
+    body: dict[str, Any] = {"success": False, "error": error, "details": details or []}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def error_response(status: int, error: str, details: list[dict] | None = None, **headers: str) -> JsonResponse:
+    """For code outside DRF (middleware, Django's error handlers)."""
+    response = JsonResponse(error_body(error, details), status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response

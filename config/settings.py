@@ -1,0 +1,266 @@
+"""Settings, all from the environment (SPEC §3). Defaults suit `make run` on a bare machine.
+
+Production: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), CELERY_BROKER_URL
+(Redis or RabbitMQ) and the shop credentials. Every variable is listed in the README.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# Local data dir for `make run`: SQLite file, embedded broker, generated secrets.
+DATA_DIR = Path(env.str("PRODUCTS_SYNC_DATA_DIR", default=str(BASE_DIR / "var")))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+
+def _local_secret(name: str) -> str:
+    """A secret generated once and kept in the data dir (development only)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if DEBUG:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret("secret_key")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: fails at start when missing
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_results",
+    "django_celery_beat",
+    "config",
+    "catalog",
+    "syncjobs",
+    "webhooks",
+    "exports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.api.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several local processes (web, worker, beat) share the file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Request bodies: every endpoint, the webhook included, accepts up to API_MAX_BODY_MB MiB (SPEC §4.4).
+API_MAX_BODY_MB = env.int("API_MAX_BODY_MB", default=150)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_MB * 1024 * 1024
+
+# Security: plain HTTP behind a proxy works; DJANGO_SECURE=1 turns on HTTPS redirects and secure cookies.
+SECURE = env.bool("DJANGO_SECURE", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = SECURE
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- API -------------------------------------------------------------------------------------
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+WEBHOOK_THROTTLE_RATE = env.str("WEBHOOK_THROTTLE_RATE", default="1200/min")
+SYNC_BATCH_MAX = env.int("SYNC_BATCH_MAX", default=100)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.StrictJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.UserOrIpThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": API_THROTTLE_RATE, "webhook": WEBHOOK_THROTTLE_RATE},
+    "EXCEPTION_HANDLER": "config.api.exception_handlers.envelope_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Products Sync API",
+    "DESCRIPTION": "Keeps a PrestaShop shop and a Productsup site in step with the GeSmart ERP.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+}
+
+# Cache: throttling and the shop's category list. Local memory is per process; use Redis in production.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://products-sync")}
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
+)
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_CACHE_BACKEND = "django-cache"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = "sync"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- PrestaShop ------------------------------------------------------------------------------
+SANDBOX_PRESTASHOP_PORT = env.int("SANDBOX_PRESTASHOP_PORT", default=8081)
+SANDBOX_PRESTASHOP_KEY = "SANDBOXKEYSANDBOXKEYSANDBOXKEY32"
+PRESTASHOP_URL = env.str("PRESTASHOP_URL", default=f"http://127.0.0.1:{SANDBOX_PRESTASHOP_PORT}").rstrip("/")
+PRESTASHOP_API_KEY = env.str("PRESTASHOP_API_KEY", default=SANDBOX_PRESTASHOP_KEY)
+PRESTASHOP_PUBLIC_URL = env.str("PRESTASHOP_PUBLIC_URL", default=PRESTASHOP_URL).rstrip("/")
+PRESTASHOP_DEFAULT_CATEGORY_ID = env.int("PRESTASHOP_DEFAULT_CATEGORY_ID", default=2)
+PRESTASHOP_TIMEOUT = env.float("PRESTASHOP_TIMEOUT", default=30.0)
+PRESTASHOP_CONNECT_TIMEOUT = env.float("PRESTASHOP_CONNECT_TIMEOUT", default=5.0)
+# How many products the service writes to the shop at once (PrestaShop deadlocks under many parallel writes).
+PRESTASHOP_WRITE_CONCURRENCY = env.int("PRESTASHOP_WRITE_CONCURRENCY", default=8)
+# Images above either limit are downscaled / re-encoded before upload (the shop's upload limit is often 8 MB).
+PRESTASHOP_IMAGE_MAX_BYTES = env.int("PRESTASHOP_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
+PRESTASHOP_IMAGE_MAX_PIXELS = env.int("PRESTASHOP_IMAGE_MAX_PIXELS", default=1200)
+PRESTASHOP_CATEGORY_CACHE_SECONDS = env.int("PRESTASHOP_CATEGORY_CACHE_SECONDS", default=300)
+
+# --- Productsup ------------------------------------------------------------------------------
+SANDBOX_PRODUCTSUP_PORT = env.int("SANDBOX_PRODUCTSUP_PORT", default=8082)
+PRODUCTSUP_ENABLED = env.bool("PRODUCTSUP_ENABLED", default=True)
+PRODUCTSUP_TRANSPORT = env.str("PRODUCTSUP_TRANSPORT", default="platform")
+PRODUCTSUP_API_URL = env.str(
+    "PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}/platform/v2"
+).rstrip("/")
+PRODUCTSUP_CLIENT_ID = env.str("PRODUCTSUP_CLIENT_ID", default="1234")
+PRODUCTSUP_CLIENT_SECRET = env.str("PRODUCTSUP_CLIENT_SECRET", default="sandbox-secret")
+PRODUCTSUP_SITE = env.str("PRODUCTSUP_SITE", default="123")
+PRODUCTSUP_STREAM_API_URL = env.str(
+    "PRODUCTSUP_STREAM_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}/stream"
+).rstrip("/")
+PRODUCTSUP_STREAM_ID = env.str("PRODUCTSUP_STREAM_ID", default="1000")
+PRODUCTSUP_STREAM_TOKEN = env.str("PRODUCTSUP_STREAM_TOKEN", default="sandbox-stream-token")
+PRODUCTSUP_FLUSH_SECONDS = env.int("PRODUCTSUP_FLUSH_SECONDS", default=60)
+PRODUCTSUP_SOFT_DELETE = env.bool("PRODUCTSUP_SOFT_DELETE", default=False)
+PRODUCTSUP_TIMEOUT = env.float("PRODUCTSUP_TIMEOUT", default=60.0)
+
+# --- Webhook ---------------------------------------------------------------------------------
+# One secret, or two comma-separated ones while rotating. Unset: every delivery is refused.
+GESMART_WEBHOOK_SECRET = env.str("GESMART_WEBHOOK_SECRET", default="")
+if DEBUG and not GESMART_WEBHOOK_SECRET:
+    GESMART_WEBHOOK_SECRET = _local_secret("webhook_secret")
+
+# --- Sync pipeline ---------------------------------------------------------------------------
+SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
+SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=10.0)
+SYNC_RETRY_MAX_SECONDS = env.float("SYNC_RETRY_MAX_SECONDS", default=3600.0)
+SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=900)  # sweeper: pending/processing older than this
+SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
+SYNC_FAILED_RETENTION_DAYS = env.int("SYNC_FAILED_RETENTION_DAYS", default=180)
+FULL_RESYNC_CRON = env.str("FULL_RESYNC_CRON", default="0 3 * * *")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.api.middleware.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,16 @@
+"""Test-process environment, set before Django's settings load.
+
+Unit tests use an in-memory broker so nothing they enqueue leaks to a real one; the tests marked
+`realservices` talk to the real broker named by CELERY_BROKER_URL (kept here as REAL_CELERY_BROKER_URL)
+and to PostgreSQL through DATABASE_URL.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault("PRODUCTS_SYNC_DATA_DIR", tempfile.mkdtemp(prefix="products-sync-test-"))
+os.environ.setdefault("GESMART_WEBHOOK_SECRET", "test-webhook-secret-0123456789abcdef")
+if "REAL_CELERY_BROKER_URL" not in os.environ:
+    os.environ["REAL_CELERY_BROKER_URL"] = os.environ.get("CELERY_BROKER_URL", "")
+os.environ["CELERY_BROKER_URL"] = "memory://"

@@ -1,0 +1,131 @@
+"""One way to build an HTTP session for a remote system, and the typed errors every connector raises.
+
+Every connector builds its `requests.Session` here and maps remote failures onto these exceptions,
+so callers (services, tasks) decide what to retry from the exception type alone:
+
+- `RemoteUnavailable`: may succeed later (timeout, connection error, 429, 5xx). Retry with backoff.
+- `RemoteRejected`: the remote refused the request itself (4xx). Retrying the same call cannot help.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+# (connect, read) seconds. Every outbound call passes an explicit timeout (ruff S113 guards raw calls).
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+MAX_ERROR_BODY = 2000
+
+
+class RemoteError(Exception):
+    """A remote system failed or refused a call. `retryable` says whether trying later can help."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str = "",
+        status: int | None = None,
+        body: str = "",
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        details: list[dict] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.system = system
+        self.status = status
+        self.body = (body or "")[:MAX_ERROR_BODY]
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.details = details or []
+
+    def as_dict(self) -> dict:
+        """A JSON-able summary for sync attempts and the admin (never carries credentials)."""
+        return {
+            "system": self.system,
+            "message": self.message,
+            "status": self.status,
+            "method": self.method,
+            "url": self.url,
+            "body": self.body,
+            "retryable": self.retryable,
+            "retry_after": self.retry_after,
+        }
+
+
+class RemoteUnavailable(RemoteError):
+    """Timeout, connection failure, 429 or 5xx: the same call may succeed later."""
+
+    retryable = True
+
+
+class RemoteRejected(RemoteError):
+    """A 4xx answer: the remote refused this request; retrying it unchanged cannot succeed."""
+
+    retryable = False
+
+
+class RemoteNotFound(RemoteRejected):
+    """404: the addressed resource does not exist."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter and a cap (AWS architecture blog's "full jitter")."""
+
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * (2 ** max(attempt - 1, 0))))
+
+
+def build_session(
+    *,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    pool_size: int = 16,
+) -> requests.Session:
+    """A keep-alive session with a connection pool sized for our bounded concurrency.
+
+    Retries are not done by urllib3 here: each client's `_request()` decides what is safe to retry
+    (a POST that created something must not be blindly repeated) and records every try.
+    Redirects are not followed by the clients (`allow_redirects=False`): a redirected API call is an error.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if auth is not None:
+        session.auth = auth
+    session.headers.update({"User-Agent": "products-sync/1.0"})
+    if headers:
+        session.headers.update(headers)
+    return session
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds form; HTTP dates are rare on APIs)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import datetime, timezone
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

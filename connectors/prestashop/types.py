@@ -1,0 +1,64 @@
+"""What the service hands the PrestaShop connector, and what it gets back.
+
+Plain data, no Django models: the connector never imports a model. The service builds a
+`ProductSpec` from the local product, passes the `state` it stored after the previous push
+(opaque JSON owned by the connector), and stores the `state` of the `PushResult` it gets back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    sha256: str  # hash of the bytes the ERP sent (change detection key)
+    file_name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One technical datum as the shop shows it: feature `name`, value text `value`."""
+
+    name: str
+    value: str
+    position: int  # order among the product's features (PrintOrder, then ERP order)
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    reference: str
+    name: str  # the ERP's full name; the connector adapts it to the shop's limits
+    description: str
+    price: Decimal
+    quantity: int
+    active: bool
+    category_ids: list[int]  # first = default; empty → the configured default category only
+    ean13: str
+    weight: Decimal | None
+    manufacturer_id: int | None  # resolved beforehand (ShopSync.resolve_manufacturer)
+    images: list[ImageSpec] = field(default_factory=list)
+    # feature values resolved beforehand (ShopSync.resolve_features): (id_feature, id_feature_value) in order
+    feature_values: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class ImageError:
+    index: int
+    file_name: str
+    message: str
+
+
+@dataclass
+class PushResult:
+    presta_id: int
+    state: dict  # JSON-able; store it and pass it back on the next push
+    warnings: list[str] = field(default_factory=list)
+    images_processed: int = 0  # images that reached the shop in this push (uploaded, or already there)
+    features_processed: int = 0  # feature links that reached the shop (set, or already there)
+    image_errors: list[ImageError] = field(default_factory=list)
+    calls: int = 0  # Webservice calls made by this push
+    changed: bool = False  # False when nothing had to be written
+    adopted: bool = False  # an existing shop product with the same reference was taken over
