@@ -195,7 +195,16 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues: `sync` (one product's job: webhook, API retries), `bulk` (full resyncs, chunked), `exports`
+# (Productsup batches). A plain `celery -A config worker` consumes all three; dedicated workers per
+# queue (`-Q sync`) are an option so slow full resyncs never starve webhook jobs.
 CELERY_TASK_DEFAULT_QUEUE = "sync"
+CELERY_TASK_QUEUES = {"sync": {}, "bulk": {}, "exports": {}}
+CELERY_TASK_ROUTES = {
+    "syncjobs.tasks.full_resync*": {"queue": "bulk"},
+    "syncjobs.tasks.resync_chunk*": {"queue": "bulk"},
+    "exports.tasks.*": {"queue": "exports"},
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- PrestaShop ------------------------------------------------------------------------------
