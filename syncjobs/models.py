@@ -133,3 +133,43 @@ class SyncAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job.sync_id} #{self.number} {self.outcome}"
+
+
+class ResyncRun(models.Model):
+    """One full resync (scheduled, from the admin, or a dry run): progress and what it found."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    dry_run = models.BooleanField(default=False)
+    source = models.CharField(max_length=16, choices=SyncSource.choices, default=SyncSource.SCHEDULE)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    force = models.BooleanField(default=False)
+    total = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    checked = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list, blank=True, help_text="What changed (or would change), capped")
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Full resync"
+        return f"{kind} #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.chunks_total:
+            return 100 if self.status != self.Status.RUNNING else 0
+        return int(100 * self.chunks_done / self.chunks_total)

@@ -1,0 +1,262 @@
+"""The product object of SPEC §4.3: shape rules (400) and business rules (422), checked before any write.
+
+`product_validate()` is the one entry point for the API, the batch and the webhook. It decodes and
+verifies images (so a job never stores bytes that are not an image) and checks category ids against
+the shop, so bad input is refused whole and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from PIL import Image, UnidentifiedImageError
+from rest_framework import serializers
+
+from config.api.errors import BusinessRuleError, detail
+
+from .fields import StrictBooleanField, StrictCharField, StrictDecimalField, StrictIntegerField
+
+MAX_IMAGES = 10
+MAX_TECHNICAL_DATA = 100
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_QUANTITY = 2_147_483_647
+# File extension → the Pillow format the bytes must have.
+IMAGE_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+EAN13 = re.compile(r"^\d{13}$")
+DATA_URI = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
+
+
+class BrandInput(serializers.Serializer):
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
+
+    class Meta:
+        ref_name = "ProductBrandInput"
+
+
+class ImageInput(serializers.Serializer):
+    fileName = StrictCharField(max_length=255)  # noqa: N815 - the ERP's field name
+    base64 = StrictCharField(trim_whitespace=False)
+
+    class Meta:
+        ref_name = "ProductImageInput"
+
+    def validate_fileName(self, value: str) -> str:  # noqa: N802
+        if "/" in value or "\\" in value or "\x00" in value:
+            raise serializers.ValidationError("Must be a file name, not a path.")
+        extension = value.rsplit(".", 1)[-1].lower() if "." in value else ""
+        if extension not in IMAGE_FORMATS:
+            raise serializers.ValidationError("Extension must be one of jpg, jpeg, png, gif, webp.")
+        return value
+
+    def validate_base64(self, value: str) -> bytes:
+        text = DATA_URI.sub("", value.strip(), count=1)
+        text = "".join(text.split())  # line-wrapped base64 (MIME style) is accepted
+        if not text:
+            raise serializers.ValidationError("Must not be empty.")
+        # Reject before decoding when the decoded size must exceed the limit.
+        if len(text) * 3 // 4 - text[-2:].count("=") > MAX_IMAGE_BYTES:
+            raise serializers.ValidationError("Image is larger than 10 MB once decoded.")
+        try:
+            content = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not valid base64.")
+        if not content:
+            raise serializers.ValidationError("Must not be empty.")
+        if len(content) > MAX_IMAGE_BYTES:
+            raise serializers.ValidationError("Image is larger than 10 MB once decoded.")
+        return content
+
+
+class TechnicalDataInput(serializers.Serializer):
+    Gruppo = StrictCharField(max_length=255)
+    Descrizione = StrictCharField(max_length=255)
+    Valore = StrictCharField(max_length=255)
+    Suffisso = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    PrintOrder = StrictIntegerField(required=False, allow_null=True, min_value=-2_147_483_648, max_value=2_147_483_647)
+
+    class Meta:
+        ref_name = "ProductTechnicalDataInput"
+
+
+class ProductInput(serializers.Serializer):
+    """SPEC §4.3 product object (the `products-sync-api.txt` data model)."""
+
+    operation = serializers.ChoiceField(choices=["create", "update"])
+    reference = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
+    price = StrictDecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0"))
+    quantity = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY)
+    active = StrictBooleanField(required=False)
+    categories = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=2_147_483_647), required=False, allow_null=True,
+        max_length=250,
+    )
+    ean13 = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=13)
+    weight = StrictDecimalField(
+        max_digits=12, decimal_places=6, min_value=Decimal("0"), required=False, allow_null=True
+    )
+    brand = BrandInput(required=False, allow_null=True)
+    images = ImageInput(many=True, required=False, allow_null=True, max_length=MAX_IMAGES)
+    technical_data = TechnicalDataInput(many=True, required=False, allow_null=True, max_length=MAX_TECHNICAL_DATA)
+
+    class Meta:
+        ref_name = "ProductSyncInput"
+
+    def validate_operation(self, value):
+        if not isinstance(self.initial_data.get("operation"), str):
+            raise serializers.ValidationError("Must be a string: create or update.")
+        return value
+
+    def validate_ean13(self, value):
+        if value and not EAN13.match(value):
+            raise serializers.ValidationError("Must be 13 digits, or empty.")
+        return value or ""
+
+
+class DeleteInput(serializers.Serializer):
+    """A webhook delete event: `{"operation": "delete", "reference": "X"}`."""
+
+    operation = serializers.ChoiceField(choices=["delete"])
+    reference = StrictCharField(max_length=64)
+
+    class Meta:
+        ref_name = "ProductDeleteEvent"
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    file_name: str
+    content: bytes
+    sha256: str
+    format: str
+    width: int
+    height: int
+
+
+@dataclass
+class ValidatedProduct:
+    """A valid product object. `present` names the optional fields the request carried."""
+
+    operation: str
+    reference: str
+    fields: dict
+    present: set[str] = field(default_factory=set)
+    images: list[DecodedImage] | None = None
+    technical_data: list[dict] | None = None
+
+
+def _verify_image(index: int, file_name: str, content: bytes) -> DecodedImage:
+    expected = IMAGE_FORMATS[file_name.rsplit(".", 1)[-1].lower()]
+    path = f"images[{index}].base64"
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            actual = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise BusinessRuleError("Invalid image", details=[detail(path, "The bytes are not a valid image.")])
+    if actual != expected:
+        raise BusinessRuleError(
+            "Invalid image",
+            details=[detail(path, f"The bytes are a {actual} image, but the file name says {expected}.")],
+        )
+    return DecodedImage(
+        file_name=file_name,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        format=actual.lower(),
+        width=width,
+        height=height,
+    )
+
+
+def product_validate(payload: object, *, check_categories=None) -> ValidatedProduct:
+    """Validate one product object. Raises DRF ValidationError (400) or BusinessRuleError (422).
+
+    `check_categories(ids) -> list[int]` returns the ids the shop does not have; the caller passes the
+    shop-backed checker (it may raise RemoteUnavailable, in which case the check is left to the worker).
+    """
+    if not isinstance(payload, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    serializer = ProductInput(data=payload)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+
+    images = None
+    if "images" in payload:
+        images = [
+            _verify_image(i, item["fileName"], item["base64"]) for i, item in enumerate(data.pop("images", None) or [])
+        ]
+    technical = None
+    if "technical_data" in payload:
+        technical = [
+            {
+                "gruppo": item["Gruppo"],
+                "descrizione": item["Descrizione"],
+                "valore": item["Valore"],
+                "suffisso": item.get("Suffisso") or "",
+                "print_order": item.get("PrintOrder") or 0,
+            }
+            for item in (data.pop("technical_data", None) or [])
+        ]
+    data.pop("images", None)
+    data.pop("technical_data", None)
+
+    if "categories" in payload:
+        categories = list(dict.fromkeys(data.get("categories") or []))
+        data["categories"] = categories
+        if categories and check_categories is not None:
+            unknown = check_categories(categories)
+            if unknown:
+                raise BusinessRuleError(
+                    "Unknown category",
+                    details=[
+                        detail("categories", f"Category {cid} does not exist in PrestaShop.") for cid in unknown
+                    ],
+                )
+    if "description" in data and data["description"] is None:
+        data["description"] = ""
+    optional = {"description", "active", "categories", "ean13", "weight", "brand", "images", "technical_data"}
+    present = {name for name in optional if name in payload}
+    operation = data.pop("operation")
+    reference = data.pop("reference")
+    return ValidatedProduct(
+        operation=operation,
+        reference=reference,
+        fields=data,
+        present=present,
+        images=images,
+        technical_data=technical,
+    )
+
+
+def payload_for_storage(payload: dict, images: list[DecodedImage] | None) -> dict:
+    """The request as received, with each image's base64 replaced by its hash and size."""
+    stored = {k: v for k, v in payload.items() if k != "images"}
+    if images is not None:
+        stored["images"] = [
+            {"fileName": img.file_name, "sha256": img.sha256, "size": len(img.content), "format": img.format,
+             "width": img.width, "height": img.height}
+            for img in images
+        ]
+    elif "images" in payload:
+        stored["images"] = payload["images"]
+    return _json_safe(stored)
+
+
+def _json_safe(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value

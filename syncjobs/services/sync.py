@@ -1,0 +1,106 @@
+"""The sync API's operations: validate → store + job → run now (or report the failure as 502)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.exceptions import ValidationError
+
+from catalog.validation import product_validate
+from config.api.errors import ApplicationError, UpstreamError, detail
+from config.api.exception_handlers import flatten_errors
+from syncjobs.models import SyncAttempt, SyncJob, SyncSource, SyncStatus
+
+from .batch import jobs_run_concurrently
+from .intake import job_intake_delete, job_intake_product
+from .runner import job_run
+from .shop import shop_unknown_categories
+
+
+def job_summary(job: SyncJob) -> dict:
+    return {
+        "productId": job.product_id,
+        "reference": job.reference,
+        "presta_id": job.presta_id,
+        "syncId": job.sync_id,
+        "operation": job.operation,
+        "status": job.status,
+        "imagesProcessed": job.images_processed,
+        "technicalDataProcessed": job.technical_data_processed,
+        "warnings": list(job.warnings or []),
+    }
+
+
+def _raise_if_failed(job: SyncJob) -> None:
+    if job.status == SyncStatus.FAILED:
+        raise UpstreamError(
+            "PrestaShop API communication error",
+            details=[detail("", job.error)] if job.error else [],
+            data={
+                "syncId": job.sync_id,
+                "status": job.status,
+                "reference": job.reference,
+                "productId": job.product_id,
+                "retrying": job.next_retry_at is not None,
+            },
+        )
+
+
+def product_sync(*, payload: object, user=None, force: bool = False) -> SyncJob:
+    data = product_validate(payload, check_categories=shop_unknown_categories)
+    job = job_intake_product(data=data, payload=payload, source=SyncSource.API, user=user, force=force)
+    job = job_run(job_id=job.pk, trigger=SyncAttempt.Trigger.REQUEST, user=user)
+    _raise_if_failed(job)
+    return job
+
+
+def product_delete(*, reference: str, user=None) -> SyncJob:
+    job = job_intake_delete(reference=reference, source=SyncSource.API, user=user)
+    job = job_run(job_id=job.pk, trigger=SyncAttempt.Trigger.REQUEST, user=user)
+    _raise_if_failed(job)
+    return job
+
+
+def products_sync_batch(*, products: object, user=None, force: bool = False) -> dict:
+    if not isinstance(products, list):
+        raise ValidationError({"products": ["Must be a list of product objects."]})
+    if len(products) > settings.SYNC_BATCH_MAX:
+        raise ValidationError({"products": [f"At most {settings.SYNC_BATCH_MAX} products per batch."]})
+    if not products:
+        raise ValidationError({"products": ["Must contain at least one product."]})
+
+    results: list[dict] = [{} for _ in products]
+    queued: list[tuple[int, int]] = []
+    for index, raw in enumerate(products):
+        reference = raw.get("reference") if isinstance(raw, dict) else None
+        try:
+            data = product_validate(raw, check_categories=shop_unknown_categories)
+            job = job_intake_product(data=data, payload=raw, source=SyncSource.BATCH, user=user, force=force)
+        except ValidationError as exc:
+            results[index] = {"reference": reference, "success": False, "error": "Validation failed",
+                              "details": flatten_errors(exc.detail)}
+            continue
+        except ApplicationError as exc:
+            results[index] = {"reference": reference, "success": False, "error": exc.error, "details": exc.details,
+                              "status": exc.status_code}
+            continue
+        queued.append((index, job.pk))
+
+    ran = jobs_run_concurrently(job_ids=[job_id for _, job_id in queued], user=user)
+    for index, job_id in queued:
+        job = ran[job_id]
+        item = {"reference": job.reference, "success": job.status != SyncStatus.FAILED, **job_summary(job)}
+        if job.status == SyncStatus.FAILED:
+            item["error"] = job.error or "PrestaShop API communication error"
+            item["details"] = [detail("", job.error)] if job.error else []
+        results[index] = item
+    successful = sum(1 for r in results if r.get("success"))
+    return {"total": len(products), "successful": successful, "failed": len(products) - successful, "results": results}
+
+
+def job_get_by_sync_id(*, sync_id: str) -> SyncJob:
+    from config.api.errors import NotFoundError
+
+    job = SyncJob.objects.filter(sync_id=sync_id).first()
+    if job is None:
+        raise NotFoundError("Sync record not found", details=[detail("syncId", f"No sync record {sync_id!r}.")])
+    return job

@@ -1,0 +1,54 @@
+"""Celery tasks: each takes ids, re-reads the rows and calls one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from syncjobs.models import SyncAttempt
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=300, time_limit=360)
+def sync_job_task(self, job_id: int) -> str | None:
+    from syncjobs.models import SyncJob
+    from syncjobs.services.runner import job_run
+
+    if not SyncJob.objects.filter(pk=job_id).exists():
+        logger.warning("Sync job %s no longer exists", job_id)
+        return None
+    trigger = SyncAttempt.Trigger.RETRY if self.request.retries or SyncJob.objects.filter(
+        pk=job_id, attempts__gt=0
+    ).exists() else SyncAttempt.Trigger.WORKER
+    job = job_run(job_id=job_id, trigger=trigger)
+    return job.status
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def sweep_stale_jobs_task() -> int:
+    from syncjobs.services.maintenance import jobs_sweep
+
+    return jobs_sweep()
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def prune_old_jobs_task() -> int:
+    from syncjobs.services.maintenance import jobs_prune
+
+    return jobs_prune()
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def full_resync_task(run_id: int | None = None, dry_run: bool = False) -> int:
+    from syncjobs.services.resync import resync_start
+
+    return resync_start(run_id=run_id, dry_run=dry_run).pk
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def resync_chunk_task(run_id: int, product_ids: list[int]) -> int:
+    from syncjobs.services.resync import resync_chunk
+
+    return resync_chunk(run_id=run_id, product_ids=product_ids)
