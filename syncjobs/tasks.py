@@ -11,19 +11,22 @@ from syncjobs.models import SyncAttempt
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=300, time_limit=360)
-def sync_job_task(self, job_id: int) -> str | None:
+@shared_task(bind=True, acks_late=True, soft_time_limit=300, time_limit=360)
+def sync_job_task(self, job_id: int, trigger: str | None = None, user_id: int | None = None, reopen: bool = False):
+    """Run one sync job. `trigger`/`user_id`/`reopen` are set by a staff retry from the admin."""
+    from django.contrib.auth import get_user_model
+
     from syncjobs.models import SyncJob
     from syncjobs.services.runner import job_run
 
-    if not SyncJob.objects.filter(pk=job_id).exists():
+    job = SyncJob.objects.filter(pk=job_id).only("attempts").first()
+    if job is None:
         logger.warning("Sync job %s no longer exists", job_id)
         return None
-    trigger = SyncAttempt.Trigger.RETRY if self.request.retries or SyncJob.objects.filter(
-        pk=job_id, attempts__gt=0
-    ).exists() else SyncAttempt.Trigger.WORKER
-    job = job_run(job_id=job_id, trigger=trigger)
-    return job.status
+    if trigger is None:
+        trigger = SyncAttempt.Trigger.RETRY if job.attempts else SyncAttempt.Trigger.WORKER
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return job_run(job_id=job_id, trigger=trigger, user=user, reopen=reopen).status
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
