@@ -241,6 +241,21 @@ PRODUCTSUP_STREAM_TOKEN = env.str("PRODUCTSUP_STREAM_TOKEN", default="sandbox-st
 PRODUCTSUP_FLUSH_SECONDS = env.int("PRODUCTSUP_FLUSH_SECONDS", default=60)
 PRODUCTSUP_SOFT_DELETE = env.bool("PRODUCTSUP_SOFT_DELETE", default=False)
 PRODUCTSUP_TIMEOUT = env.float("PRODUCTSUP_TIMEOUT", default=60.0)
+# --- Productsup exports (exports app) ---
+# Flush the delta at once (not after PRODUCTSUP_FLUSH_SECONDS) when this many changed products wait.
+PRODUCTSUP_FLUSH_MAX_ROWS = env.int("PRODUCTSUP_FLUSH_MAX_ROWS", default=5000)
+# Default schedule of the nightly full export (created once; staff edit it in the admin's periodic tasks).
+PRODUCTSUP_FULL_EXPORT_CRON = env.str("PRODUCTSUP_FULL_EXPORT_CRON", default="30 2 * * *")
+# Rows per upload request (Productsup's limit, 10,000, is also the maximum).
+PRODUCTSUP_UPLOAD_ROWS = env.int("PRODUCTSUP_UPLOAD_ROWS", default=10000)
+# How long one call may wait out 423 (batch locked) / 429 (rate limited) answers before giving up.
+PRODUCTSUP_MAX_WAIT_SECONDS = env.float("PRODUCTSUP_MAX_WAIT_SECONDS", default=120.0)
+# Whole-batch attempts in one run: a batch that fails midway is discarded and sent again as a whole.
+PRODUCTSUP_BATCH_ATTEMPTS = env.int("PRODUCTSUP_BATCH_ATTEMPTS", default=3)
+# Time limit of the full export task (seconds); the delta flush gets PRODUCTSUP_FLUSH_TIME_LIMIT.
+PRODUCTSUP_FULL_EXPORT_TIME_LIMIT = env.int("PRODUCTSUP_FULL_EXPORT_TIME_LIMIT", default=3600)
+PRODUCTSUP_FLUSH_TIME_LIMIT = env.int("PRODUCTSUP_FLUSH_TIME_LIMIT", default=900)
+# --- end Productsup exports ---
 
 # --- Webhook ---------------------------------------------------------------------------------
 # One secret, or two comma-separated ones while rotating. Unset: every delivery is refused.
