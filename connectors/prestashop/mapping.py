@@ -28,7 +28,7 @@ _EAN13 = re.compile(r"^[0-9]{0,13}$")  # Validate::isEan13
 _TRANSLIT = str.maketrans(
     {
         "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
-        "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i", "ħ": "h", "Ħ": "H",
+        "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i", "ħ": "h", "Ħ": "H", "×": "x",
     }
 )
 
@@ -69,7 +69,10 @@ def str2url(text: str, limit: int = LINK_REWRITE_LIMIT) -> str:
     """A valid PrestaShop slug (Tools::str2url with accented URLs off): lowercase ASCII, accents
     transliterated, anything else → `-`, runs collapsed, ends trimmed, at most `limit` characters."""
     text = unicodedata.normalize("NFKD", (text or "").translate(_TRANSLIT))
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    # combining accents dropped, anything else without an ASCII form becomes a separator
+    text = "".join(
+        ch if ch.isascii() else ("" if unicodedata.combining(ch) else "-") for ch in text
+    ).lower()
     slug = _NON_ALNUM.sub("-", text).strip("-")
     return slug[:limit].strip("-")
 
