@@ -1,1 +1,49 @@
-from django.db import models  # noqa: F401
+"""Every webhook delivery, valid or not, kept for audit (SPEC §4.5).
+
+One row per request that reached the view: when, from where, whether the signature was valid, what the
+body was (its hash and size always; the payload itself only once the signature proved it came from the
+ERP, with image bytes replaced by their hash and size), how the service answered and which sync job it
+started. Staff debug deliveries from these rows, not from logs.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class WebhookDelivery(models.Model):
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True, unpack_ipv4=True)
+    forwarded_for = models.CharField(max_length=255, blank=True, default="", help_text="X-Forwarded-For, as sent")
+    request_id = models.CharField(max_length=64, blank=True, default="", help_text="Ties the row to log lines")
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+    content_type = models.CharField(max_length=255, blank=True, default="")
+
+    signature_valid = models.BooleanField(default=False)
+    body_sha256 = models.CharField(max_length=64, db_index=True)
+    body_size = models.PositiveIntegerField(help_text="bytes")
+
+    reference = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    operation = models.CharField(max_length=16, blank=True, default="")
+    payload = models.JSONField(
+        null=True, blank=True, help_text="The body as received (signed deliveries only), image bytes replaced by hash and size"
+    )
+
+    status_code = models.PositiveSmallIntegerField(help_text="What the service answered")
+    error = models.TextField(blank=True, default="")
+    error_details = models.JSONField(default=list, blank=True)
+    sync_job = models.ForeignKey(
+        "syncjobs.SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["signature_valid", "-received_at"], name="webhook_sigvalid_recent"),
+        ]
+
+    def __str__(self) -> str:
+        what = self.reference or self.body_sha256[:12]
+        return f"Webhook {what} {self.received_at:%Y-%m-%d %H:%M:%S} → {self.status_code}"

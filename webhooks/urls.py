@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .apis import GesmartWebhookApi
+
+urlpatterns = [
+    path("webhooks/gesmart/products", GesmartWebhookApi.as_view(), name="webhook-gesmart-products"),
+]

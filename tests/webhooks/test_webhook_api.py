@@ -1,0 +1,381 @@
+"""POST /api/webhooks/gesmart/products (SPEC §4.5): signature over the raw body, then validation, then
+the delivery and a pending job stored together and the task enqueued only after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from unittest import mock
+
+import pytest
+
+from catalog.models import Product
+from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
+from tests.factories.images import image_b64, image_item
+from tests.factories.webhooks import sign, webhook_body, webhook_payload
+from webhooks.models import WebhookDelivery
+
+from .conftest import SECRET
+
+pytestmark = pytest.mark.django_db
+
+
+def _nothing_queued():
+    assert SyncJob.objects.count() == 0
+    assert Product.objects.count() == 0
+
+
+# --- signature ---------------------------------------------------------------------------------
+
+
+def test_valid_delivery_answers_the_documented_body(webhook_client):
+    body = webhook_body(webhook_payload())
+    response = webhook_client.deliver(body=body, HTTP_USER_AGENT="GeSmart/2.1")
+
+    assert response.status_code == 200
+    job = SyncJob.objects.get()
+    assert response.json() == {
+        "success": True,
+        "message": "Webhook received and processing started",
+        "data": {"syncId": job.sync_id, "reference": "PROD001", "queued": True},
+    }
+    assert (job.status, job.source, job.reference) == (SyncStatus.PENDING, SyncSource.WEBHOOK, "PROD001")
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.signature_valid is True
+    assert delivery.status_code == 200
+    assert delivery.sync_job == job
+    assert delivery.reference == "PROD001"
+    assert delivery.operation == "update"
+    assert delivery.source_ip == "127.0.0.1"
+    assert delivery.user_agent == "GeSmart/2.1"
+    assert delivery.content_type == "application/json"
+    assert delivery.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert delivery.body_size == len(body)
+    assert delivery.payload["name"] == "Updated Product Name"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        sign(webhook_body(webhook_payload()), "another-secret"),
+        "not base64 at all",
+        "",
+        sign(webhook_body(webhook_payload()), SECRET).lower(),
+        "é" * 44,
+    ],
+    ids=["other secret", "garbage", "empty", "wrong case", "non-ascii"],
+)
+def test_wrong_signature_is_401_and_nothing_is_queued(webhook_client, signature):
+    response = webhook_client.deliver(webhook_payload(), signature=signature)
+
+    assert response.status_code == 401
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"] == "Invalid webhook signature"
+    assert body["details"][0]["field"] == "x-gesmart-signature"
+    _nothing_queued()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.signature_valid, delivery.status_code, delivery.sync_job) == (False, 401, None)
+    assert delivery.payload is None  # an unverified body is never parsed, only hashed
+    assert delivery.reference == ""
+
+
+def test_missing_signature_is_401(webhook_client):
+    response = webhook_client.deliver(webhook_payload(), secret=None)
+
+    assert response.status_code == 401
+    assert response.json()["success"] is False
+    _nothing_queued()
+    assert WebhookDelivery.objects.get().signature_valid is False
+
+
+@pytest.mark.parametrize("configured", ["", " , ", ","])
+def test_unset_secret_refuses_everything(webhook_client, settings, configured):
+    settings.GESMART_WEBHOOK_SECRET = configured
+    body = webhook_body(webhook_payload())
+
+    for signature in (sign(body, ""), sign(body, SECRET), sign(body, " ")):
+        assert webhook_client.deliver(body=body, signature=signature).status_code == 401
+    _nothing_queued()
+    assert WebhookDelivery.objects.filter(signature_valid=False).count() == 3
+
+
+def test_two_rotated_secrets_are_both_accepted(webhook_client, settings):
+    settings.GESMART_WEBHOOK_SECRET = " old-secret-aaaa , new-secret-bbbb ,"
+
+    first = webhook_client.deliver(webhook_payload(reference="A1"), secret="old-secret-aaaa")
+    second = webhook_client.deliver(webhook_payload(reference="A2"), secret="new-secret-bbbb")
+    third = webhook_client.deliver(webhook_payload(reference="A3"), secret="retired-secret-cccc")
+
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 401)
+    assert sorted(SyncJob.objects.values_list("reference", flat=True)) == ["A1", "A2"]
+
+
+def test_signature_is_over_the_raw_bytes_not_a_reserialisation(webhook_client):
+    payload = webhook_payload()
+    compact = json.dumps(payload, separators=(",", ":")).encode()
+    spaced = json.dumps(payload, indent=2).encode()
+
+    # Same JSON, other whitespace: the signature of the compact form does not cover it.
+    refused = webhook_client.deliver(body=spaced, signature=sign(compact, SECRET))
+    assert refused.status_code == 401
+    _nothing_queued()
+
+    # Signed as sent (whatever the whitespace, key order or escaping), it is accepted.
+    accepted = webhook_client.deliver(body=spaced, signature=sign(spaced, SECRET))
+    assert accepted.status_code == 200
+
+
+def test_tampered_body_is_refused(webhook_client):
+    body = webhook_body(webhook_payload(price=1499.99))
+    signature = sign(body, SECRET)
+    tampered = body.replace(b"1499.99", b"1.99")
+
+    assert webhook_client.deliver(body=tampered, signature=signature).status_code == 401
+    _nothing_queued()
+
+
+def test_openssl_example_signature_is_accepted(webhook_client):
+    """The curl/openssl example of products-sync-api.txt, byte for byte."""
+    payload = '{"operation":"update","reference":"PROD001","name":"Updated Product","price":1499.99,"quantity":75}'
+    response = webhook_client.deliver(body=payload.encode(), signature=sign(payload, SECRET))
+
+    assert response.status_code == 200
+    assert Product.objects.get(reference="PROD001").name == "Updated Product"
+
+
+def test_refused_attempt_is_logged_without_secret_or_signature(webhook_client, caplog):
+    signature = sign(webhook_body(webhook_payload()), "wrong-secret")
+    with caplog.at_level(logging.WARNING, logger="webhooks"):
+        webhook_client.deliver(webhook_payload(), signature=signature)
+
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "Webhook refused" in messages
+    assert "signature mismatch" in messages
+    assert signature not in messages
+    assert SECRET not in messages and "wrong-secret" not in messages
+
+
+# --- media type, JSON, product validation ------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_other_content_type_is_415(webhook_client, content_type):
+    response = webhook_client.deliver(webhook_payload(), content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json()["success"] is False
+    assert response.json()["details"]
+    _nothing_queued()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.signature_valid, delivery.status_code) == (True, 415)
+
+
+def test_json_with_charset_is_accepted(webhook_client):
+    response = webhook_client.deliver(webhook_payload(), content_type="application/json; charset=utf-8")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"{not json", b" ", b'{"price": NaN}', b"\xff\xfe"], ids=["broken", "blank", "nan", "bytes"])
+def test_body_that_is_not_json_is_400(webhook_client, body):
+    response = webhook_client.deliver(body=body)
+
+    assert response.status_code == 400
+    assert response.json()["success"] is False
+    assert response.json()["error"] == "Malformed JSON body"
+    _nothing_queued()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.signature_valid, delivery.status_code, delivery.error) == (True, 400, "Malformed JSON body")
+
+
+def test_invalid_product_is_400_with_paths_and_kept(webhook_client):
+    payload = webhook_payload(
+        price=-1,
+        brand={"description": "no name"},
+        images=[image_item("ok.png"), {"fileName": "b.png", "base64": "!!!not-base64!!!"}],
+        technical_data=[{"Gruppo": "G", "Descrizione": "D", "Valore": "1"}, {"Gruppo": "G", "Descrizione": "D"}],
+    )
+    response = webhook_client.deliver(payload)
+
+    assert response.status_code == 400
+    fields = {d["field"] for d in response.json()["details"]}
+    assert {"price", "brand.name", "images[1].base64", "technical_data[1].Valore"} <= fields
+    _nothing_queued()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status_code == 400
+    assert delivery.reference == "PROD001"
+    assert {d["field"] for d in delivery.error_details} == fields
+    # The refused payload is kept, but never as a wall of base64.
+    assert delivery.payload["images"][0] == {"fileName": "ok.png", "base64Chars": len(payload["images"][0]["base64"])}
+    assert "base64" not in json.dumps(delivery.payload["images"]).replace("base64Chars", "")
+
+
+def test_not_an_object_is_400(webhook_client):
+    response = webhook_client.deliver(body=b"[1, 2, 3]")
+    assert response.status_code == 400
+    _nothing_queued()
+
+
+def test_png_bytes_named_jpg_is_422(webhook_client):
+    payload = webhook_payload(images=[{"fileName": "front.jpg", "base64": image_b64("PNG")}])
+    response = webhook_client.deliver(payload)
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["success"] is False
+    assert body["details"][0]["field"] == "images[0].base64"
+    _nothing_queued()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.signature_valid, delivery.status_code, delivery.sync_job) == (True, 422, None)
+    assert "base64" not in delivery.payload["images"][0]
+
+
+def test_unknown_category_is_422(webhook_client):
+    response = webhook_client.deliver(webhook_payload(categories=[5, 999]))
+
+    assert response.status_code == 422
+    assert response.json()["details"] == [
+        {"field": "categories", "message": "Category 999 does not exist in PrestaShop."}
+    ]
+    _nothing_queued()
+
+
+def test_valid_images_are_stored_as_hashes_in_the_delivery(webhook_client):
+    payload = webhook_payload(images=[image_item("front.png")])
+    assert webhook_client.deliver(payload).status_code == 200
+
+    stored = WebhookDelivery.objects.get().payload["images"][0]
+    assert stored["fileName"] == "front.png"
+    assert len(stored["sha256"]) == 64
+    assert "base64" not in stored
+    assert "base64" not in SyncJob.objects.get().payload["images"][0]
+
+
+# --- event semantics ---------------------------------------------------------------------------
+
+
+def test_update_of_unknown_reference_creates_it(webhook_client):
+    response = webhook_client.deliver(webhook_payload(operation="update", reference="NEW1", name="Fresh"))
+
+    assert response.status_code == 200
+    job = SyncJob.objects.get()
+    assert job.operation == SyncOperation.CREATE
+    product = Product.objects.get(reference="NEW1")
+    assert (product.name, job.product) == ("Fresh", product)
+
+
+def test_create_of_known_reference_updates_it(webhook_client):
+    webhook_client.deliver(webhook_payload(operation="create", reference="K1", name="First", quantity=1))
+    response = webhook_client.deliver(webhook_payload(operation="create", reference="K1", name="Second", quantity=9))
+
+    assert response.status_code == 200
+    assert Product.objects.filter(reference="K1").count() == 1
+    product = Product.objects.get(reference="K1")
+    assert (product.name, product.quantity) == ("Second", 9)
+    assert list(SyncJob.objects.order_by("pk").values_list("operation", flat=True)) == ["create", "update"]
+
+
+def test_same_delivery_three_times_keeps_one_product_and_every_delivery(webhook_client):
+    body = webhook_body(webhook_payload(reference="DUP1"))
+    for _ in range(3):
+        assert webhook_client.deliver(body=body).status_code == 200
+
+    assert Product.objects.filter(reference="DUP1").count() == 1
+    assert WebhookDelivery.objects.filter(reference="DUP1", body_sha256=hashlib.sha256(body).hexdigest()).count() == 3
+
+
+def test_delete_of_known_reference(webhook_client):
+    webhook_client.deliver(webhook_payload(reference="DEL1"))
+    response = webhook_client.deliver({"operation": "delete", "reference": "DEL1"})
+
+    assert response.status_code == 200
+    assert response.json()["data"]["reference"] == "DEL1"
+    job = SyncJob.objects.get(operation=SyncOperation.DELETE)
+    assert (job.status, job.source) == (SyncStatus.PENDING, SyncSource.WEBHOOK)
+    assert Product.objects.get(reference="DEL1").is_deleted is True
+    delivery = WebhookDelivery.objects.get(sync_job=job)
+    assert (delivery.operation, delivery.reference) == ("delete", "DEL1")
+
+
+def test_delete_of_unknown_reference_is_accepted_and_completes_with_nothing_to_do(webhook_client):
+    from syncjobs.services.runner import job_run
+
+    response = webhook_client.deliver({"operation": "delete", "reference": "NEVER-SEEN"})
+
+    assert response.status_code == 200
+    job = SyncJob.objects.get()
+    assert (job.operation, job.product) == (SyncOperation.DELETE, None)
+    job = job_run(job_id=job.pk)  # no shop is configured: a call to it would fail the job
+    assert job.status == SyncStatus.COMPLETED
+    assert job.outcome == "absent"
+
+
+def test_delete_without_reference_is_400(webhook_client):
+    response = webhook_client.deliver({"operation": "delete"})
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "reference"
+    _nothing_queued()
+
+
+# --- enqueue after commit ----------------------------------------------------------------------
+
+
+def test_task_is_enqueued_only_after_commit(webhook_client, django_capture_on_commit_callbacks):
+    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = webhook_client.deliver(webhook_payload(reference="OC1"))
+            assert response.status_code == 200
+            # The job row exists and nothing has been sent to the broker yet.
+            job = SyncJob.objects.get(reference="OC1")
+            assert job.status == SyncStatus.PENDING
+            apply_async.assert_not_called()
+        assert len(callbacks) == 1
+        callbacks[0]()
+    apply_async.assert_called_once()
+    assert apply_async.call_args.args[0] == (job.pk,)
+
+
+def test_refused_delivery_registers_no_commit_callback(webhook_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        webhook_client.deliver(webhook_payload(), signature="bad")
+        webhook_client.deliver(webhook_payload(price=-1))
+    assert callbacks == []
+
+
+def test_broker_down_still_answers_200_and_keeps_the_job(webhook_client, django_capture_on_commit_callbacks):
+    with mock.patch("syncjobs.tasks.sync_job_task.apply_async", side_effect=ConnectionError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = webhook_client.deliver(webhook_payload(reference="BD1"))
+    assert response.status_code == 200
+    assert SyncJob.objects.get(reference="BD1").status == SyncStatus.PENDING  # the sweeper will enqueue it
+
+
+# --- throttling, method ------------------------------------------------------------------------
+
+
+def test_throttled_per_source_ip_with_retry_after(webhook_client, settings, monkeypatch):
+    from django.core.cache import cache
+
+    from config.api.throttling import WebhookThrottle
+
+    settings.WEBHOOK_THROTTLE_RATE = "3/min"
+    # DRF reads throttle rates once, at import; the settings value has to reach the class.
+    monkeypatch.setitem(WebhookThrottle.THROTTLE_RATES, "webhook", settings.WEBHOOK_THROTTLE_RATE)
+    cache.clear()
+
+    codes = [webhook_client.deliver(webhook_payload(reference=f"T{i}")).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = webhook_client.deliver(webhook_payload(reference="T9"))
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert response.json()["success"] is False
+    assert response.json()["error"] == "Too many requests"
+    # Another source IP has its own budget.
+    assert webhook_client.deliver(webhook_payload(reference="T10"), REMOTE_ADDR="10.0.0.7").status_code == 200
+
+
+def test_get_is_405_in_the_envelope(webhook_client):
+    response = webhook_client.get("/api/webhooks/gesmart/products")
+    assert response.status_code == 405
+    assert response.json()["success"] is False
