@@ -66,8 +66,10 @@ def prepare_image(content: bytes, file_name: str, *, max_bytes: int, max_pixels:
         with Image.open(io.BytesIO(content)) as probe:
             fmt = probe.format
             width, height = probe.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageTooLarge(f"not a readable image: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageTooLarge(f"{file_name}: not a readable image (format not recognised)") from exc
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ImageTooLarge(f"{file_name}: not a readable image ({exc})") from exc
     if fmt in CONTENT_TYPES and len(content) <= max_bytes and max(width, height) <= max_pixels:
         return PreparedImage(content, CONTENT_TYPES[fmt], _with_ext(file_name, fmt))
 
@@ -76,7 +78,7 @@ def prepare_image(content: bytes, file_name: str, *, max_bytes: int, max_pixels:
             src.seek(0)  # GIF/WEBP animations: the first frame is the product picture
             img = ImageOps.exif_transpose(src.copy())
     except (OSError, Image.DecompressionBombError) as exc:
-        raise ImageTooLarge(f"not a readable image: {exc}") from exc
+        raise ImageTooLarge(f"{file_name}: not a readable image ({exc})") from exc
     alpha = _has_alpha(img)
     out_fmt = "PNG" if alpha else "JPEG"
     if img.mode == "P":
