@@ -69,6 +69,7 @@ class Batch:
     duplicates: int = 0  # rows whose id was already in this batch (the service must never cause this)
     ids: set = field(default_factory=set)
     automatic_import: bool | None = None
+    received_rows: list | None = None  # every row received, kept when the sandbox runs with keep_rows=True
 
     def summary(self) -> dict:
         return {
@@ -92,6 +93,7 @@ class Fault:
     body: dict | None
     after: bool  # apply the operation, then answer the error (an ambiguous failure)
     headers: dict
+    skip: int = 0  # let this many matching requests through first
 
 
 class SandboxState:
@@ -127,6 +129,7 @@ class SandboxState:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.process_interval = process_interval
+        self.keep_rows = False
         self.stream_rate = stream_rate
         self.read_rate = read_rate
         self.add_site(site_id, title="Sandbox site", tag=site_tag)
@@ -236,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             for fault in self.state.faults:
                 if (fault.method is None or fault.method == method) and fault.path_contains in path:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self.state.faults.remove(fault)
@@ -398,6 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
                     batch.duplicates += 1
                 batch.ids.add(rid)
             batch.rows.extend(rows)
+            if self.state.keep_rows:
+                batch.received_rows = (batch.received_rows or []) + rows
             batch.uploads += 1
             batch.received += len(rows)
         self._rows = len(rows)
@@ -662,6 +670,7 @@ class SandboxProductsup:
         stream_rate: int = 30,
         read_rate: int = 60,
         state_file: str | Path | None = None,
+        keep_rows: bool = False,
     ) -> None:
         tag = tuple(site_tag.split(":", 1)) if site_tag and ":" in site_tag else None
         self.state = SandboxState(
@@ -675,6 +684,7 @@ class SandboxProductsup:
             stream_rate=stream_rate,
             read_rate=read_rate,
         )
+        self.state.keep_rows = keep_rows
         self.host = host
         self.port = port
         self.site_id = site_id
@@ -691,7 +701,9 @@ class SandboxProductsup:
         self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="productsup-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="productsup-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -759,6 +771,14 @@ class SandboxProductsup:
                     return b.summary()
         return None
 
+    def batch_rows(self, batch_id: str) -> list[dict]:
+        """Every row a batch received, in order (needs keep_rows=True)."""
+        with self.state.lock:
+            for b in self.state.batches.values():
+                if b.batch_id == batch_id:
+                    return list(b.received_rows or [])
+        return []
+
     @property
     def calls(self) -> list[Call]:
         with self.state.lock:
@@ -792,11 +812,12 @@ class SandboxProductsup:
         body: dict | None = None,
         after: bool = False,
         headers: dict | None = None,
+        skip: int = 0,
     ) -> None:
-        """The next `times` requests whose path contains `path_contains` answer `status`.
-        `after=True`: the operation is carried out first (the answer is what gets lost)."""
+        """The next `times` requests whose path contains `path_contains` answer `status`, after letting
+        `skip` of them through. `after=True`: the operation is carried out first (the answer is lost)."""
         with self.state.lock:
-            self.state.faults.append(Fault(method, path_contains, status, times, body, after, headers or {}))
+            self.state.faults.append(Fault(method, path_contains, status, times, body, after, headers or {}, skip))
 
     def lock_next_upload(self, times: int = 1) -> None:
         """The next `times` upload requests answer 423, as while another operation holds the batch."""
