@@ -130,7 +130,10 @@ class PrestaShopClient:
         try:
             yield counter
         finally:
-            stack.remove(counter)
+            for index, item in enumerate(stack):
+                if item is counter:  # identity: two counters may hold equal values
+                    del stack[index]
+                    break
 
     def _count(self) -> None:
         with self._lock:
