@@ -87,6 +87,7 @@ class FakeShop:
         self.images: dict[int, list[int]] = {}
         self.cover: dict[int, int | None] = {}
         self.refuse_bytes: set[bytes] = set()
+        self.image_outages = 0  # next N image uploads answer 503 (after saving the row, like a crash)
         self.ids = itertools.count(42)
         self.image_ids = itertools.count(31)
         self.lock = threading.Lock()
@@ -268,6 +269,9 @@ class FakeShop:
         is_cover = self.cover.get(pid) is None
         if is_cover:
             self.cover[pid] = iid
+        if self.image_outages:
+            self.image_outages -= 1
+            return 503, {}, ""
         if any(bad in request.body for bad in self.refuse_bytes):
             return self._error(400, 76, "Bad image : Image format not recognized")
         body = fixture("image_uploaded.xml").replace("<![CDATA[31]]>", f"<![CDATA[{iid}]]>")
@@ -497,6 +501,19 @@ def test_refused_image_goes_to_image_errors(sync, shop):
     shop.refuse_bytes.clear()
     forced = sync.push_product(spec, again.state, force=True)
     assert forced.image_errors == [] and forced.images_processed == 3
+
+
+def test_image_upload_outage_reported_and_retried_next_push(sync, shop):
+    shop.image_outages = 1
+    spec = make_spec(images=[image(RED), image(GREEN)])
+    result = sync.push_product(spec, None)
+    assert [e.index for e in result.image_errors] == [0] and "503" in result.image_errors[0].message
+    assert shop.log.count("POST images/products/42") == 2  # a POST is never retried blindly
+    assert shop.images[42] == [32]  # the half-saved row was cleaned up
+    again = sync.push_product(spec, result.state)
+    assert again.image_errors == [] and again.images_processed == 2
+    assert [i["sha256"] for i in again.state["images"]] == [image(RED).sha256, image(GREEN).sha256]
+    assert shop.cover[42] == again.state["images"][0]["id"]  # the cover follows the spec's first image
 
 
 def test_unreadable_image_is_reported_not_raised(sync, shop):
