@@ -22,7 +22,7 @@ def productsup_flush_task() -> int | None:
     return batch.pk if batch else None
 
 
-@shared_task(bind=True, acks_late=True, soft_time_limit=_FULL_LIMIT, time_limit=_FULL_LIMIT + 60, max_retries=6)
+@shared_task(bind=True, acks_late=True, soft_time_limit=_FULL_LIMIT, time_limit=_FULL_LIMIT + 60, max_retries=12)
 def productsup_full_export_task(self, triggered_by: str = "schedule") -> int | None:
     """Every product in one `full` batch (beat schedule, admin, or on demand). Returns the batch pk."""
     from exports.models import ProductsupBatch
