@@ -484,27 +484,64 @@ class ShopSync:
     @staticmethod
     def _core_differs(shop: dict, fields: dict) -> bool:
         """True when the shop's copy (a GET body) differs from the fields we would send."""
+        return bool(ShopSync._core_differences(shop, fields))
+
+    @staticmethod
+    def _core_differences(shop: dict, fields: dict) -> list[str]:
+        """Names of the fields whose shop value (a GET body) differs from what we would send."""
+        names: list[str] = []
         for name, value in fields.items():
             if isinstance(value, Assoc):
                 rows = shop.get("associations", {}).get(name, [])
                 if {int(r.get("id", 0)) for r in rows} != {int(r["id"]) for r in value.rows}:
-                    return True
+                    names.append(name)
                 continue
             current = shop.get(name, "")
             if isinstance(value, Lang):
                 if not isinstance(current, dict) or set(current) != set(value):
-                    return True
-                if any((current.get(lang) or "") != psxml.to_text(text) for lang, text in value.items()):
-                    return True
+                    names.append(name)
+                elif any((current.get(lang) or "") != psxml.to_text(text) for lang, text in value.items()):
+                    names.append(name)
             elif isinstance(value, Decimal):
                 try:
                     if Decimal(str(current or "0")) != Decimal(value):
-                        return True
+                        names.append(name)
                 except InvalidOperation:
-                    return True
+                    names.append(name)
             elif str(current if current is not None else "") != psxml.to_text(value):
-                return True
-        return False
+                names.append(name)
+        return names
+
+    # ------------------------------------------------------------------ dry run
+    def diff_product(self, spec: ProductSpec, state: dict | None) -> list[str]:
+        """What `push_product(spec, state, verify=True)` would change, read from the shop without writing."""
+        client = self.client
+        if not state or not state.get("presta_id"):
+            ids = client.find_products_by_reference(spec.reference)
+            if ids:
+                return [f"existing shop product {ids[0]} would be adopted and overwritten"]
+            return ["product would be created in the shop"]
+        presta_id = int(state["presta_id"])
+        try:
+            shop = client.get_product(presta_id)
+        except RemoteNotFound:
+            return [f"shop product {presta_id} is missing and would be recreated"]
+        languages = client.cached_languages() or state.get("languages") or client.languages()
+        fields, _ = self._fields(spec, languages)
+        changes = [f"{name} differs" for name in self._core_differences(shop, fields)]
+        shop_pairs = {
+            (int(r.get("id", 0)), int(r.get("id_feature_value", 0)))
+            for r in shop.get("associations", {}).get("product_features", [])
+        }
+        if shop_pairs != set(_dedupe_pairs(spec.feature_values)):
+            changes.append("features differ")
+        row = client.product_stock(presta_id)
+        if int(row.get("quantity") or 0) != spec.quantity:
+            changes.append(f"quantity {row.get('quantity')} → {spec.quantity}")
+        shop_images = {int(r["id"]) for r in shop.get("associations", {}).get("images", []) if r.get("id")}
+        if shop_images != {i["id"] for i in state.get("images", [])} or self._images_changed(spec, state):
+            changes.append("images differ")
+        return changes
 
     # ------------------------------------------------------------------ delete
     def delete_product(self, *, reference: str | None, presta_id: int | None) -> int | None:

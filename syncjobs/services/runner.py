@@ -271,7 +271,12 @@ def _finish(work: Work) -> SyncJob:
                 job.next_retry_at = None
                 job.completed_at = now
             if product is not None:
-                Product.objects.filter(pk=product.pk).update(last_sync_status=SyncStatus.FAILED)
+                updates = {"last_sync_status": SyncStatus.FAILED}
+                partial_state = getattr(exc, "push_state", None)
+                if partial_state and partial_state.get("presta_id"):
+                    # How far the push got (e.g. created, then failed on stock): the next try resumes there.
+                    updates.update(shop_state=partial_state, presta_id=partial_state["presta_id"])
+                Product.objects.filter(pk=product.pk).update(**updates)
         else:
             job.error = ""
             job.error_details = []

@@ -1,0 +1,21 @@
+"""Boot Django for a benchmark on a throwaway SQLite database (never the developer's `var/`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def setup(**env: str) -> None:
+    data_dir = tempfile.mkdtemp(prefix="products-sync-bench-")
+    os.environ["PRODUCTS_SYNC_DATA_DIR"] = data_dir
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_DEBUG"] = "1"
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.update(env)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
