@@ -1,0 +1,38 @@
+"""Staff-requested syncs: "sync to shop now" / "force resync" from the back-office.
+
+The job goes through the same path as every other one (a stored pending job, enqueued after commit,
+run by the worker), with source `admin` and the staff member who asked for it.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from catalog.models import Product
+from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
+from syncjobs.services.enqueue import job_enqueue
+
+
+@transaction.atomic
+def product_sync_request(*, product: Product, user=None, force: bool = False) -> SyncJob:
+    """Store a pending job that makes the shop match `product` as held now, and enqueue it."""
+    operation = SyncOperation.DELETE if product.is_deleted else SyncOperation.UPDATE
+    job = SyncJob.objects.create(
+        reference=product.reference,
+        product=product,
+        operation=operation,
+        source=SyncSource.ADMIN,
+        status=SyncStatus.PENDING,
+        force=force,
+        payload={"operation": operation, "reference": product.reference, "requested": "admin", "force": force},
+        product_version=product.version,
+        presta_id=product.presta_id,
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    job_enqueue(job)
+    return job
+
+
+def products_sync_request(*, products, user=None, force: bool = False) -> list[SyncJob]:
+    """One job per product (an admin action over a selection)."""
+    return [product_sync_request(product=product, user=user, force=force) for product in products]

@@ -1,0 +1,95 @@
+"""Rows the back-office shows: products with images and technical data, jobs with attempts."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.utils import timezone
+
+from catalog.models import ImageBlob, ProductImage, TechnicalData
+from syncjobs.models import SyncAttempt, SyncJob
+from tests.factories.catalog import BrandFactory, ProductFactory
+from tests.factories.images import image_bytes
+
+
+def make_blob(color=(200, 30, 30), size=(64, 48), fmt="PNG") -> ImageBlob:
+    content = image_bytes(fmt, size, color)
+    sha = hashlib.sha256(content).hexdigest()
+    blob, _ = ImageBlob.objects.get_or_create(
+        sha256=sha,
+        defaults={"content": content, "size": len(content), "format": fmt.lower(), "width": size[0],
+                  "height": size[1]},
+    )
+    return blob
+
+
+def make_product(*, images: int = 2, technical: int = 2, **fields):
+    product = ProductFactory(brand=fields.pop("brand", None) or BrandFactory(), **fields)
+    for position in range(images):
+        blob = make_blob(color=(40 * position % 255, 120, 200 - 30 * position))
+        ProductImage.objects.create(product=product, position=position, file_name=f"photo-{position}.png", blob=blob)
+    for position in range(technical):
+        TechnicalData.objects.create(product=product, position=position, gruppo="Power", descrizione=f"Spec {position}",
+                                     valore=str(1000 + position), suffisso="W", print_order=position)
+    return product
+
+
+def make_job(*, product=None, status="failed", error="PrestaShop answered 503 Service Unavailable\nmore lines",
+             attempts: int = 1, source="api", operation="update", payload=None, **fields) -> SyncJob:
+    product = product or make_product(images=0, technical=0)
+    now = timezone.now()
+    job = SyncJob.objects.create(
+        reference=product.reference, product=product, operation=operation, source=source, status=status,
+        error=error if status == "failed" else "", attempts=attempts, started_at=now - timedelta(seconds=3),
+        completed_at=now if status != "pending" else None, duration_ms=1234 if status != "pending" else None,
+        payload=payload if payload is not None else {"reference": product.reference, "name": product.name},
+        error_details=[{"status": 503, "body": "<html>down</html>"}] if status == "failed" else [],
+        **fields,
+    )
+    for number in range(1, attempts + 1):
+        SyncAttempt.objects.create(
+            job=job, number=number, trigger="request", outcome="failed" if status == "failed" else "succeeded",
+            started_at=now, finished_at=now, duration_ms=100, calls=2,
+            error=job.error, remote={"status": 503, "body": "Service Unavailable"} if status == "failed" else {},
+        )
+    return job
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests run with DEBUG off and no collectstatic: the manifest storage would refuse every admin page."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def staff_groups(db):
+    call_command("setup_staff_groups", verbosity=0)
+    return Group.objects.get(name="Sync viewers"), Group.objects.get(name="Sync operators")
+
+
+@pytest.fixture
+def viewer_client(client, django_user_model, staff_groups):
+    user = django_user_model.objects.create_user(username="viewer", password="viewer-pass-123", is_staff=True)
+    user.groups.add(staff_groups[0])
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operator_user(django_user_model, staff_groups):
+    user = django_user_model.objects.create_user(username="operator", password="operator-pass-123", is_staff=True)
+    user.groups.add(staff_groups[1])
+    return user
+
+
+@pytest.fixture
+def operator_client(client, operator_user):
+    client.force_login(operator_user)
+    return client
