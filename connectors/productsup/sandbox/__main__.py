@@ -7,25 +7,35 @@ then serves until interrupted; with --state the site and stream data survive res
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
-from connectors.productsup.sandbox.server import SandboxProductsup
+from connectors.productsup.sandbox.server import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_STREAM_TOKEN,
+    SandboxProductsup,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8082)
-    parser.add_argument("--client-id", default="1234")
-    parser.add_argument("--client-secret", default="sandbox-secret")
-    parser.add_argument("--site-id", type=int, default=123)
-    parser.add_argument("--site-tag", default="sandbox:main", help="tagName:tagValue the site also answers to")
-    parser.add_argument("--stream-id", default="1000")
-    parser.add_argument("--stream-token", default="sandbox-stream-token")
+    # Credentials default to the service's own PRODUCTSUP_* variables, so `make run` needs no flags.
+    env = os.environ.get
+    site = env("PRODUCTSUP_SITE", "123")
+    parser.add_argument("--client-id", default=env("PRODUCTSUP_CLIENT_ID", SANDBOX_CLIENT_ID))
+    parser.add_argument("--client-secret", default=env("PRODUCTSUP_CLIENT_SECRET", SANDBOX_CLIENT_SECRET))
+    parser.add_argument("--site-id", type=int, default=int(site) if site.isdigit() else 123)
+    parser.add_argument("--site-tag", default=site if ":" in site else "sandbox:main",
+                        help="tagName:tagValue the site also answers to")
+    parser.add_argument("--stream-id", default=env("PRODUCTSUP_STREAM_ID", "1000"))
+    parser.add_argument("--stream-token", default=env("PRODUCTSUP_STREAM_TOKEN", SANDBOX_STREAM_TOKEN))
     parser.add_argument("--process-interval", type=float, default=300.0, help="seconds between process triggers")
-    parser.add_argument("--state", default=None, help="JSON file keeping site and stream data across restarts")
+    parser.add_argument("--state", "--state-file", dest="state", default=None, help="JSON file keeping site and stream data across restarts")
     args = parser.parse_args(argv)
 
     sandbox = SandboxProductsup(
@@ -45,8 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        while not stop.wait(30):
-            sandbox.save()
+        saved_at = 0
+        while not stop.wait(10):
+            calls = len(sandbox.state.calls)
+            if calls != saved_at:  # only when something was asked of it
+                sandbox.save()
+                saved_at = calls
     finally:
         sandbox.stop()
     return 0
