@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
@@ -317,6 +318,7 @@ def _run_batch(
         answer, stats = transport.send_batch(batch_id=batch.batch_id, kind=kind, items=items, on_progress=progress)
     except ExportFailed as exc:
         _record_stats(batch, exc.stats)
+        out_of_time = isinstance(exc.cause, SoftTimeLimitExceeded)
         batch.status = Status.DISCARDED if exc.discarded else Status.FAILED
         batch.error = str(exc.cause)[:5000] or exc.cause.__class__.__name__
         details = exc.cause.as_dict() if isinstance(exc.cause, RemoteError) else {"type": exc.cause.__class__.__name__}
@@ -328,6 +330,8 @@ def _run_batch(
         batch.save()
         # The rows stay marked: the next attempt (new batch id) or the next flush sends them again.
         logger.warning("Productsup %s batch %s %s: %s", kind, batch.batch_id, batch.status, batch.error)
+        if out_of_time:
+            raise exc.cause  # the task's time is up: recorded and discarded, no further attempt
         return batch
 
     now = timezone.now()

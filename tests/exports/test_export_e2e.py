@@ -279,3 +279,21 @@ def test_disabled_does_nothing(productsup, settings):
     make_product("OFF", dirty=True)
     assert productsup_export(full=True, triggered_by="command") is None
     assert productsup.calls == []
+
+
+def test_out_of_time_discards_and_stops(productsup, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from exports import selectors
+
+    make_product("A", dirty=True)
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(selectors, "export_sources", too_slow)
+    with pytest.raises(SoftTimeLimitExceeded):
+        productsup_export(full=False, triggered_by="change")
+    batch = ProductsupBatch.objects.get()
+    assert batch.status == ProductsupBatch.Status.DISCARDED and batch.attempt == 1
