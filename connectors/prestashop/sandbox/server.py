@@ -116,7 +116,8 @@ class SandboxPrestaShop:
         self._server = _Server((self.host, self.port), _Handler)
         self._server.shop = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-prestashop", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sandbox-prestashop", daemon=True)
         self._thread.start()
         return self
 
