@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from .server import DEFAULT_API_KEY, DEFAULT_IMAGE_MAX_BYTES, SandboxPrestaShop
 
@@ -18,11 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     shop = SandboxPrestaShop(host=args.host, port=args.port, api_key=args.key, latency_ms=args.latency_ms,
                              image_max_bytes=args.image_max_bytes, state_file=args.state_file)
+    shop.start()
     print(f"Sandbox PrestaShop at {shop.url} (webservice {shop.ws_url}, key {shop.api_key})", flush=True)
     try:
-        shop.serve_forever()
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        shop.stop()
 
 
 if __name__ == "__main__":

@@ -127,12 +127,6 @@ class SandboxPrestaShop:
             self._server.server_close()
             self._server = None
 
-    def serve_forever(self) -> None:
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.shop = self
-        self.port = self._server.server_address[1]
-        self._server.serve_forever()
-
     def __enter__(self) -> SandboxPrestaShop:
         return self.start()
 

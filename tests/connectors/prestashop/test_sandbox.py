@@ -534,3 +534,23 @@ def test_json_output(shop, http):
     assert data["product"]["name"][0] == {"id": "1", "value": "Espresso machine"}
     listing = http.get(api(shop, "products"), headers={"Output-Format": "JSON"}).json()
     assert listing == {"products": [{"id": pid}]}
+
+
+def test_product_without_name_trips_the_link_rewrite_modifier(shop, http):
+    # Product 8.2 does not require a name, but modifierWsLinkRewrite() loops over it: a PHP warning, a 500.
+    response = http.post(api(shop, "products"), data=product_xml(name=None).encode())
+    assert response.status_code == 500
+    assert errors(response)[0][0] == 3 and "foreach()" in errors(response)[0][1]
+    assert shop.store.counts()["products"] == 0
+
+
+def test_head_and_cover_setter(shop, http):
+    pid = create_product(http, shop)
+    assert http.head(api(shop, f"products/{pid}")).status_code == 200
+    assert http.head(api(shop, "products/999")).status_code == 404
+    ids = [int(xml(http.post(api(shop, f"images/products/{pid}"), files={"image": ("a.gif", image_bytes("GIF"),
+                                                                                   "image/gif")})).findtext("image/id"))
+           for _ in range(2)]
+    patch = f"<prestashop><product><id>{pid}</id><id_default_image>{ids[1]}</id_default_image></product></prestashop>"
+    assert http.patch(api(shop, f"products/{pid}"), data=patch).status_code == 200
+    assert shop.product(pid)["id_default_image"] == ids[1]
