@@ -236,13 +236,17 @@ class FailedFirstLineMixin:
         if not obj.error:
             return ""
         first = obj.error.strip().splitlines()[0] if obj.error.strip() else ""
-        short = first if len(first) <= 110 else first[:107] + "…"
-        return format_html('<span title="{}" style="color:#c62828">{}</span>', obj.error[:1000], short)
+        return format_html(
+            '<span title="{}" style="color:#c62828;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;'
+            'max-width:170px;overflow:hidden;word-break:break-word;font-size:12px;line-height:1.3">{}</span>',
+            obj.error[:1000],
+            first[:300],
+        )
 
 
 @admin.register(SyncJob)
 class SyncJobAdmin(FailedFirstLineMixin, admin.ModelAdmin):
-    list_display = ("sync_id", "reference", "operation", "source", "status_badge", "attempts", "started_at",
+    list_display = ("sync_id", "reference", "operation", "source", "status_badge", "attempts", "started",
                     "duration", "error_first_line")
     list_display_links = ("sync_id",)
     list_filter = ("status", "operation", "source", ("created_at", DateFieldListFilter))
@@ -258,11 +262,11 @@ class SyncJobAdmin(FailedFirstLineMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("sync_id", "status_badge", "reference", "product_link", "operation", "source",
                            "requested_by", "force")}),
+        ("Error", {"fields": ("error_display", "error_details_display")}),
         ("Timing", {"fields": ("created_at", "started_at", "completed_at", "duration", "attempts",
                                "next_retry_at")}),
         ("Result", {"fields": ("outcome", "presta_id", "images_processed", "technical_data_processed",
                                "warnings_display")}),
-        ("Error", {"fields": ("error_display", "error_details_display")}),
         ("Payload as received", {"fields": ("payload_images", "payload_display")}),
         ("Related", {"fields": ("webhook_links", "productsup_links")}),
     )
@@ -367,6 +371,14 @@ class SyncJobAdmin(FailedFirstLineMixin, admin.ModelAdmin):
             return format_html('{} <small title="next automatic retry">↻ {}</small>', badge,
                                timezone.localtime(obj.next_retry_at).strftime("%H:%M:%S"))
         return badge
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        if not obj.started_at:
+            return "—"
+        local = timezone.localtime(obj.started_at)
+        return format_html('<span style="white-space:nowrap" title="{}">{}</span>', local.isoformat(),
+                           local.strftime("%d %b %H:%M"))
 
     @admin.display(description="duration", ordering="duration_ms")
     def duration(self, obj):

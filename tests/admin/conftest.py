@@ -44,7 +44,7 @@ def make_job(*, product=None, status="failed", error="PrestaShop answered 503 Se
     now = timezone.now()
     job = SyncJob.objects.create(
         reference=product.reference, product=product, operation=operation, source=source, status=status,
-        error=error if status == "failed" else "", attempts=attempts, started_at=now - timedelta(seconds=3),
+        error=error if status in ("failed", "partial") else "", attempts=attempts, started_at=now - timedelta(seconds=3),
         completed_at=now if status != "pending" else None, duration_ms=1234 if status != "pending" else None,
         payload=payload if payload is not None else {"reference": product.reference, "name": product.name},
         error_details=[{"status": 503, "body": "<html>down</html>"}] if status == "failed" else [],
