@@ -12,6 +12,7 @@ def _isolated_cache(settings):
     """Throttle counters and cached shop data must not leak between tests."""
     from django.core.cache import cache
 
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing in tests
     cache.clear()
     yield
     cache.clear()
