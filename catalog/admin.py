@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.cache import cache
@@ -56,6 +57,23 @@ def _thumbnail(blob: ImageBlob) -> tuple[bytes, str]:
     return result
 
 
+def price_text(price) -> str:
+    """19.900000 → 19.90; more decimals only when they matter (prices are tax-excluded decimals)."""
+    if price is None:
+        return "—"
+    cents = price.quantize(Decimal("0.01"))
+    return f"{cents}" if cents == price else f"{price.normalize():f}"
+
+
+def image_figure(image: ProductImage):
+    figure = image_thumbnail(sha256=image.blob_id, file_name=image.file_name, size=image.blob.size,
+                             fmt=image.blob.format, width=image.blob.width, height=image.blob.height,
+                             position=image.position + 1)
+    shop = f"shop image #{image.presta_image_id}" if image.presta_image_id else "not in the shop yet"
+    return format_html('<div style="display:inline-block;vertical-align:top">{}<div style="font-size:11px;'
+                       'color:var(--body-quiet-color,#777);margin:-8px 0 12px">{}</div></div>', figure, shop)
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -71,28 +89,6 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class ProductImageInline(ReadOnlyInline):
-    model = ProductImage
-    fields = ("position", "thumbnail", "file_name", "image_facts", "presta_image_id")
-    readonly_fields = fields
-    verbose_name_plural = "images (in order)"
-
-    def get_queryset(self, request):
-        # The bytes stay in the database: the thumbnail is fetched by the browser from a separate view.
-        return super().get_queryset(request).select_related("blob").defer("blob__content").order_by("position")
-
-    @admin.display(description="image")
-    def thumbnail(self, obj):
-        return image_thumbnail(sha256=obj.blob_id, file_name=obj.file_name, size=obj.blob.size, fmt=obj.blob.format,
-                               width=obj.blob.width, height=obj.blob.height, position=obj.position)
-
-    @admin.display(description="format · size")
-    def image_facts(self, obj):
-        from django.template.defaultfilters import filesizeformat
-
-        return f"{obj.blob.format.upper()} · {obj.blob.width}×{obj.blob.height} · {filesizeformat(obj.blob.size)}"
-
-
 class TechnicalDataInline(ReadOnlyInline):
     model = TechnicalData
     fields = ("print_order", "gruppo", "descrizione", "valore", "suffisso")
@@ -101,7 +97,7 @@ class TechnicalDataInline(ReadOnlyInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("reference", "name", "brand", "price", "quantity", "active", "presta_id", "sync_status")
+    list_display = ("reference", "name", "brand", "price_display", "quantity", "active", "presta_id", "sync_status")
     list_display_links = ("reference", "name")
     list_filter = ("active", "last_sync_status", "is_deleted")
     list_select_related = ("brand",)
@@ -110,17 +106,18 @@ class ProductAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["sync_now", "force_resync", "send_to_productsup"]
-    inlines = [ProductImageInline, TechnicalDataInline]
+    inlines = [TechnicalDataInline]
     change_form_template = "admin/catalog/product/change_form.html"
     fieldsets = (
-        (None, {"fields": ("reference", "name", "brand", "price", "quantity", "active", "ean13", "weight",
+        (None, {"fields": ("reference", "name", "brand", "price_display", "quantity", "active", "ean13", "weight",
                            "categories", "description")}),
+        ("Images (in order)", {"fields": ("gallery",)}),
         ("Shop", {"fields": ("presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted",
                              "deleted_at")}),
         ("Bookkeeping", {"classes": ("collapse",), "fields": ("version", "productsup_dirty_at", "created_at",
                                                               "updated_at")}),
     )
-    readonly_fields = ("reference", "name", "brand", "price", "quantity", "active", "ean13", "weight", "categories",
+    readonly_fields = ("reference", "name", "brand", "price_display", "gallery", "quantity", "active", "ean13", "weight", "categories",
                        "description", "presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted",
                        "deleted_at", "version", "productsup_dirty_at", "created_at", "updated_at")
 
@@ -224,6 +221,19 @@ class ProductAdmin(admin.ModelAdmin):
                                    "Productsup delta batch.", messages.SUCCESS)
 
     # --- columns and fields ----------------------------------------------------------------------
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, obj):
+        return price_text(obj.price)
+
+    @admin.display(description="images")
+    def gallery(self, obj):
+        images = list(
+            ProductImage.objects.filter(product=obj).select_related("blob").defer("blob__content").order_by("position")
+        )
+        if not images:
+            return "—"
+        return format_html("<div>{}</div>", format_html_join("", "{}", ((image_figure(image),) for image in images)))
 
     @admin.display(description="last sync", ordering="last_sync_status")
     def sync_status(self, obj):

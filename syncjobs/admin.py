@@ -145,7 +145,7 @@ def image_thumbnail(*, sha256: str, file_name: str = "", size: int | None = None
     )
     return format_html(
         '<figure class="sync-thumb" style="display:inline-block;margin:0 12px 12px 0;vertical-align:top;'
-        'width:124px">{}<figcaption style="font-size:11px;line-height:1.35;margin-top:4px;word-break:break-all">'
+        'width:124px">{}<figcaption style="font-size:11px;line-height:1.35;margin-top:4px;overflow-wrap:anywhere">'
         "<strong>{}</strong><br>{}<br><code style=\"font-size:10px\">{}…</code></figcaption></figure>",
         img,
         caption or "—",

@@ -75,8 +75,12 @@ def screenshot(page, name: str) -> None:
 
 def _history():
     """A realistic day of syncing: mostly completed, a few failed or partial, one waiting."""
+    from catalog.models import Brand
+
     coffee = make_product(images=3, technical=4, reference="PROD001", name="Professional Coffee Machine",
-                          presta_id=101, last_sync_status="failed")
+                          presta_id=101, last_sync_status="failed", price="1299.99", quantity=50,
+                          brand=Brand.objects.create(name="CoffeePro", presta_manufacturer_id=7),
+                          description="High-end espresso machine", categories=[5, 12], ean13="4006381333931")
     grinder = make_product(images=1, technical=2, reference="PROD002", name="Burr Coffee Grinder",
                            presta_id=102, last_sync_status="completed")
     kettle = make_product(images=2, technical=1, reference="PROD003", name="Gooseneck Kettle", presta_id=103,
@@ -147,7 +151,7 @@ def test_staff_find_a_failed_job_read_its_error_and_see_a_product(page, live_ser
     page.wait_for_selector(".sync-thumb img")
     page.wait_for_function("() => [...document.querySelectorAll('.sync-thumb img')].every(i => i.naturalWidth > 0)")
     captions = page.locator(".sync-thumb figcaption strong").all_inner_texts()
-    assert captions == ["0. photo-0.png", "1. photo-1.png", "2. photo-2.png"]
+    assert captions == ["1. photo-0.png", "2. photo-1.png", "3. photo-2.png"]
     screenshot(page, "product-detail.png")
 
 
