@@ -41,6 +41,8 @@ def flatten_errors(errors: Any, prefix: str = "") -> list[dict]:
         for key, value in errors.items():
             if key in ("non_field_errors", "__all__"):
                 path = prefix
+            elif isinstance(key, int):  # ListField errors are keyed by index
+                path = f"{prefix}[{key}]"
             elif prefix:
                 path = f"{prefix}.{key}"
             else:

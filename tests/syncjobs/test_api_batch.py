@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _item(ref, **kw):
-    return product_payload(reference=ref, name=f"Product {ref}", categories=[2], **kw)
+    return product_payload(**{"reference": ref, "name": f"Product {ref}", "categories": [2], **kw})
 
 
 def test_batch_reports_each_item(api_client, sandbox_shop):

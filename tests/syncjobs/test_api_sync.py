@@ -97,7 +97,7 @@ def test_existing_shop_product_with_the_reference_is_adopted(api_client, sandbox
 
     assert response.status_code == 200
     assert response.json()["data"]["presta_id"] == presta_id
-    assert len([p for p in sandbox_shop.store.products.values() if p["reference"] == "PROD001"]) == 1
+    assert len([p for p in sandbox_shop.products() if p["reference"] == "PROD001"]) == 1
 
 
 def test_long_name_is_adapted_for_the_shop_with_a_warning(api_client, sandbox_shop):
