@@ -18,13 +18,13 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from connectors.prestashop.mapping import feature_pairs
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage, ShopFeature, ShopFeatureValue
 from connectors.http import Backoff, RemoteError
+from connectors.prestashop.mapping import feature_pairs
 from connectors.prestashop.types import FeatureSpec, ImageSpec, ProductSpec, PushResult
 from syncjobs.locks import SHOP_DEPENDENCIES_LOCK, named_locks, reference_lock
 from syncjobs.models import SyncAttempt, SyncJob, SyncStatus

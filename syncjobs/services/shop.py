@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from connectors.prestashop.client import PrestaShopClient
-from connectors.prestashop.sync import ShopSync
 from django.conf import settings
 
 from connectors.http import RemoteUnavailable
+from connectors.prestashop.client import PrestaShopClient
+from connectors.prestashop.sync import ShopSync
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
