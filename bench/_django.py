@@ -12,6 +12,8 @@ def setup(**env: str) -> None:
     os.environ.pop("DATABASE_URL", None)
     os.environ["DJANGO_DEBUG"] = "1"
     os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.update(env)
     import django

@@ -10,6 +10,9 @@ technical data; (2) the same product again, unchanged; (3) price-only change; (4
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
 
 from bench import _django
@@ -17,12 +20,37 @@ from bench import _django
 LATENCY_MS = 50
 
 
-def main() -> None:
-    from connectors.prestashop.sandbox import SandboxPrestaShop
+KEY = "BENCHKEYBENCHKEYBENCHKEYBENCHKEY"
 
-    shop = SandboxPrestaShop(host="127.0.0.1", port=0, api_key="BENCHKEYBENCHKEYBENCHKEYBENCHKEY")
-    shop.start()
-    _django.setup(PRESTASHOP_URL=shop.url, PRESTASHOP_API_KEY=shop.api_key, PRODUCTSUP_ENABLED="0",
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_shop(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    """The sandbox in its own process, like a real shop (in-process it would share our GIL)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connectors.prestashop.sandbox", "--host", "127.0.0.1", "--port", str(port),
+         "--key", KEY, "--latency-ms", str(latency_ms)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, url
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("sandbox shop did not start")
+
+
+def main() -> None:
+    shop_proc, shop_url = _start_shop(LATENCY_MS)
+    _django.setup(PRESTASHOP_URL=shop_url, PRESTASHOP_API_KEY=KEY, PRODUCTSUP_ENABLED="0",
                   API_THROTTLE_RATE="100000/min")
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -35,19 +63,19 @@ def main() -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
 
+    from syncjobs.services.shop import get_shop
+
     def post(path: str, body: dict) -> tuple[dict, int, float]:
-        shop.reset_calls()
+        before = get_shop().client.calls  # every Webservice call passes through the client's _request()
         start = time.perf_counter()
         response = client.post(path, data=json.dumps(body), content_type="application/json")
         elapsed = time.perf_counter() - start
         assert response.status_code == 200, response.content[:500]
-        return response.json(), len(shop.calls), elapsed
+        return response.json(), get_shop().client.calls - before, elapsed
 
     # Warm the per-process caches (languages, categories) the way a running service has them.
-    shop.latency_ms = 0
     post("/api/products/sync", {"operation": "create", "reference": "WARM", "name": "Warm", "price": 1,
                                 "quantity": 1, "categories": [2]})
-    shop.latency_ms = LATENCY_MS
 
     images = [{"fileName": f"p{i}.jpg", "base64": image_b64("JPEG", (600, 600), (40 * i, 90, 120))} for i in range(3)]
     technical = [
@@ -90,7 +118,8 @@ def main() -> None:
     for name, calls, wall in rows:
         print(f"{name:<62} {calls:>6} {wall:>8.2f}")
     print(f"\nbatch speed-up with concurrency {concurrency}: {wall_s / wall_c:.1f}x")
-    shop.stop()
+    shop_proc.terminate()
+    shop_proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -27,30 +27,44 @@ def _local(name: str) -> threading.Lock:
         return _local_locks.setdefault(name, threading.Lock())
 
 
+def lock_acquire(name: str) -> None:
+    """Take one named lock (blocking). Holders of several take them in sorted order."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_key(name)])
+    else:
+        _local(name).acquire()
+
+
+def lock_try(name: str) -> bool:
+    """Take one named lock if it is free; never waits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_key(name)])
+            return bool(cursor.fetchone()[0])
+    return _local(name).acquire(blocking=False)
+
+
+def lock_release(name: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_key(name)])
+    else:
+        _local(name).release()
+
+
 @contextmanager
 def named_locks(names: Iterable[str]) -> Iterator[None]:
     """Hold every named lock (taken in sorted order, so two holders never deadlock)."""
-    ordered = sorted(set(names))
-    if connection.vendor == "postgresql":
-        keys = [_key(n) for n in ordered]
-        with connection.cursor() as cursor:
-            for key in keys:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                for key in reversed(keys):
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-    else:
-        locks = [_local(n) for n in ordered]
-        for lock in locks:
-            lock.acquire()
-        try:
-            yield
-        finally:
-            for lock in reversed(locks):
-                lock.release()
+    taken: list[str] = []
+    try:
+        for name in sorted(set(names)):
+            lock_acquire(name)
+            taken.append(name)
+        yield
+    finally:
+        for name in reversed(taken):
+            lock_release(name)
 
 
 def reference_lock_name(reference: str) -> str:

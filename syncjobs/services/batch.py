@@ -1,56 +1,74 @@
 """Running many jobs at once with bounded concurrency (the batch endpoint).
 
 Each product's shop calls run in a thread pool of PRESTASHOP_WRITE_CONCURRENCY; database work stays on
-the calling thread. Jobs for one reference never run together: the batch takes every reference's lock
-(in sorted order) for the products it is running, and a reference sent twice in one batch runs in a
-later wave, after the first.
+the calling thread. Jobs arrive from an iterable (the batch stores each product just before it yields
+its job), and the pool is kept full as a pipeline: while one product's calls are in flight, the next is
+stored, prepared and started.
+
+Jobs for one reference never run together, here or anywhere: a product's reference lock is held from
+its start to its finish. A lock is first tried without waiting; if another process holds it, the batch
+first finishes everything it has in flight (so it holds no lock while it waits, and two batches can
+never deadlock), then waits for it. A reference sent twice in one batch runs after the first.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 
-from syncjobs.locks import named_locks, reference_lock_name
+from syncjobs.locks import lock_acquire, lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob
 
 from .runner import JobNotRunnable, Work, _execute, _finish, _prepare, job_begin
 
 
-def _waves(jobs: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
-    waves: list[list[tuple[int, str]]] = []
-    for job in jobs:
-        for wave in waves:
-            if all(ref != job[1] for _, ref in wave):
-                wave.append(job)
-                break
-        else:
-            waves.append([job])
-    return waves
-
-
-def jobs_run_concurrently(*, job_ids: list[int], trigger: str = SyncAttempt.Trigger.REQUEST, user=None) -> dict[int, SyncJob]:
-    references = dict(SyncJob.objects.filter(pk__in=job_ids).values_list("pk", "reference"))
-    ordered = [(job_id, references[job_id]) for job_id in job_ids if job_id in references]
+def jobs_run_concurrently(
+    *, job_ids: Iterable[int], trigger: str = SyncAttempt.Trigger.REQUEST, user=None
+) -> dict[int, SyncJob]:
     concurrency = max(1, settings.PRESTASHOP_WRITE_CONCURRENCY)
-    # Chunks bound memory (image bytes are loaded for the products being pushed, not the whole batch).
-    chunk_size = concurrency * 2
     done: dict[int, SyncJob] = {}
+    in_flight: dict[Future, tuple[Work, str]] = {}
+
+    def settle(futures) -> None:
+        for future in futures:
+            work, lock = in_flight.pop(future)
+            try:
+                done[work.job.pk] = _finish(work)
+            finally:
+                lock_release(lock)
+
+    def settle_all() -> None:
+        settle(wait(list(in_flight)).done)
+
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shop-push") as pool:
-        for wave in _waves(ordered):
-            for start in range(0, len(wave), chunk_size):
-                chunk = wave[start : start + chunk_size]
-                with named_locks(reference_lock_name(ref) for _, ref in chunk):
-                    works: list[Work] = []
-                    for job_id, _ in chunk:
-                        try:
-                            works.append(job_begin(job_id=job_id, trigger=trigger, user=user))
-                        except JobNotRunnable:
-                            done[job_id] = SyncJob.objects.get(pk=job_id)
-                    for work in works:
-                        _prepare(work)
-                    list(pool.map(_execute, works))
-                    for work in works:
-                        done[work.job.pk] = _finish(work)
+        try:
+            for job_id in job_ids:
+                reference = SyncJob.objects.values_list("reference", flat=True).get(pk=job_id)
+                lock = reference_lock_name(reference)
+                same = [f for f, (_, held) in in_flight.items() if held == lock]
+                if same:  # the same reference earlier in this batch: it finishes first
+                    settle(wait(same).done)
+                while len(in_flight) >= concurrency:
+                    settle(wait(list(in_flight), return_when=FIRST_COMPLETED)[0])
+                if not lock_try(lock):
+                    settle_all()
+                    lock_acquire(lock)
+                try:
+                    work = job_begin(job_id=job_id, trigger=trigger, user=user)
+                    _prepare(work)
+                except JobNotRunnable:
+                    lock_release(lock)
+                    done[job_id] = SyncJob.objects.get(pk=job_id)
+                    continue
+                except BaseException:
+                    lock_release(lock)
+                    raise
+                in_flight[pool.submit(_execute, work)] = (work, lock)
+            settle_all()
+        finally:
+            for future, (_, lock) in list(in_flight.items()):
+                future.cancel()
+                lock_release(lock)
     return done

@@ -123,37 +123,33 @@ def product_features(product: Product) -> list[FeatureSpec]:
 
 
 def _resolve_dependencies(product: Product) -> tuple[int | None, list[tuple[int, int]], int]:
-    """Manufacturer and feature value ids, found or created in the shop once and remembered locally."""
+    """Manufacturer and feature value ids, found or created in the shop once and remembered locally.
+
+    Known ids cost nothing; unknown ones are resolved under one cross-process lock, so two workers never
+    create the same manufacturer or feature twice. Returns the ids and the Webservice calls made."""
     shop = get_shop()
-    before = shop.client.calls
-    manufacturer_id = None
     features = product_features(product)
     brand = product.brand
-    need_brand = brand is not None and not brand.presta_manufacturer_id
-    known = _feature_cache()
-    if need_brand or features:
-        with named_locks([SHOP_DEPENDENCIES_LOCK]) if (need_brand or _has_unknown(features, known)) else _null():
-            if brand is not None:
-                if need_brand:
-                    brand.refresh_from_db(fields=["presta_manufacturer_id"])
-                manufacturer_id = shop.resolve_manufacturer(brand.name, known_id=brand.presta_manufacturer_id)
-                if brand.presta_manufacturer_id != manufacturer_id:
-                    brand.presta_manufacturer_id = manufacturer_id
-                    brand.save(update_fields=["presta_manufacturer_id", "updated_at"])
-            pairs, updated = shop.resolve_features(features, _feature_cache() if features else known)
-            if updated != known:
-                _feature_cache_save(updated)
-    else:
-        pairs = []
-    return manufacturer_id, pairs, shop.client.calls - before
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+    manufacturer_id = brand.presta_manufacturer_id if brand else None
+    pairs: list[tuple[int, int]] = []
+    with shop.client.counting() as counter:
+        known = _feature_cache() if features else {}
+        if (brand is not None and not manufacturer_id) or _has_unknown(features, known):
+            with named_locks([SHOP_DEPENDENCIES_LOCK]):
+                if brand is not None and not manufacturer_id:
+                    brand.refresh_from_db(fields=["presta_manufacturer_id"])  # another worker may have it now
+                    manufacturer_id = brand.presta_manufacturer_id or shop.resolve_manufacturer(brand.name)
+                    if brand.presta_manufacturer_id != manufacturer_id:
+                        brand.presta_manufacturer_id = manufacturer_id
+                        brand.save(update_fields=["presta_manufacturer_id", "updated_at"])
+                if features:
+                    known = _feature_cache()
+                    pairs, updated = shop.resolve_features(features, known)
+                    if updated != known:
+                        _feature_cache_save(updated)
+        elif features:
+            pairs, _ = shop.resolve_features(features, known)  # everything known: no call
+    return manufacturer_id, pairs, counter[0]
 
 
 def _has_unknown(features: list[FeatureSpec], known: dict) -> bool:

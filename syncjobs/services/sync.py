@@ -70,22 +70,26 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
 
     results: list[dict] = [{} for _ in products]
     queued: list[tuple[int, int]] = []
-    for index, raw in enumerate(products):
-        reference = raw.get("reference") if isinstance(raw, dict) else None
-        try:
-            data = product_validate(raw, check_categories=shop_unknown_categories)
-            job = job_intake_product(data=data, payload=raw, source=SyncSource.BATCH, user=user, force=force)
-        except ValidationError as exc:
-            results[index] = {"reference": reference, "success": False, "error": "Validation failed",
-                              "details": flatten_errors(exc.detail)}
-            continue
-        except ApplicationError as exc:
-            results[index] = {"reference": reference, "success": False, "error": exc.error, "details": exc.details,
-                              "status": exc.status_code}
-            continue
-        queued.append((index, job.pk))
 
-    ran = jobs_run_concurrently(job_ids=[job_id for _, job_id in queued], user=user)
+    def stored_jobs():
+        """Validate and store each product just before its shop calls start (pipelined with them)."""
+        for index, raw in enumerate(products):
+            reference = raw.get("reference") if isinstance(raw, dict) else None
+            try:
+                data = product_validate(raw, check_categories=shop_unknown_categories)
+                job = job_intake_product(data=data, payload=raw, source=SyncSource.BATCH, user=user, force=force)
+            except ValidationError as exc:
+                results[index] = {"reference": reference, "success": False, "error": "Validation failed",
+                                  "details": flatten_errors(exc.detail)}
+                continue
+            except ApplicationError as exc:
+                results[index] = {"reference": reference, "success": False, "error": exc.error,
+                                  "details": exc.details, "status": exc.status_code}
+                continue
+            queued.append((index, job.pk))
+            yield job.pk
+
+    ran = jobs_run_concurrently(job_ids=stored_jobs(), user=user)
     for index, job_id in queued:
         job = ran[job_id]
         item = {"reference": job.reference, "success": job.status != SyncStatus.FAILED, **job_summary(job)}

@@ -229,3 +229,31 @@ def test_partial_update_with_images_and_features_reaches_the_shop(api_client, sa
     assert shop_product["id_default_image"] == shop_product["images"][0]["id"]
     values = [sandbox_shop.feature_value_text(v) for _, v in shop_product["features"]]
     assert sorted(values) == ["12 kg", "1500 W"]
+
+
+def test_brand_becomes_one_manufacturer_reused_by_every_product(api_client, sandbox_shop):
+    first = api_client.post_json(URL, product_payload())
+    second = api_client.post_json(URL, product_payload(reference="PROD002", brand={"name": "coffeepro"}))
+    third = api_client.post_json(URL, product_payload(reference="PROD003", brand={"name": "CoffeePro"}))
+
+    assert first.status_code == second.status_code == third.status_code == 200
+    makers = sandbox_shop.manufacturers_named("CoffeePro")
+    assert len(makers) == 1
+    for reference in ("PROD001", "PROD002", "PROD003"):
+        assert sandbox_shop.product_by_reference(reference)["id_manufacturer"] == makers[0]["id"]
+
+
+def test_update_without_changes_makes_no_shop_call_and_price_change_one(api_client, sandbox_shop):
+    api_client.post_json(URL, product_payload(images=[image_item("a.png")]))
+    sandbox_shop.reset_calls()
+
+    same = api_client.post_json(URL, product_payload(operation="update", images=[image_item("a.png")]))
+    calls_unchanged = len(sandbox_shop.calls)
+    cheaper = api_client.post_json(URL, product_payload(operation="update", price=999.5))
+
+    assert same.status_code == 200 and same.json()["data"]["status"] == "completed"
+    assert calls_unchanged == 0
+    assert [m for m, _ in sandbox_shop.calls] == ["PATCH"]
+    assert cheaper.json()["data"]["imagesProcessed"] == 1
+    assert sandbox_shop.product_by_reference("PROD001")["price"] == Decimal("999.5")
+    assert SyncJob.objects.filter(outcome="unchanged").count() == 1
