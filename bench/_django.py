@@ -10,7 +10,10 @@ def setup(**env: str) -> None:
     data_dir = tempfile.mkdtemp(prefix="products-sync-bench-")
     os.environ["PRODUCTS_SYNC_DATA_DIR"] = data_dir
     os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_DEBUG"] = "1"
+    # Production mode: DEBUG would record every SQL query in memory and slow the service down.
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
+    os.environ.setdefault("STATIC_MANIFEST", "0")
     os.environ["CELERY_BROKER_URL"] = "memory://"
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

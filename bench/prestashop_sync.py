@@ -10,6 +10,7 @@ technical data; (2) the same product again, unchanged; (3) price-only change; (4
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import time
 
 from bench import _django
 
-LATENCY_MS = 50
+LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "50"))
 
 
 KEY = "BENCHKEYBENCHKEYBENCHKEYBENCHKEY"

@@ -30,6 +30,8 @@ def brand_get_or_create(*, name: str, description: str | None = None) -> Brand:
 
 
 def image_blobs_store(*, images: list[DecodedImage]) -> None:
+    if not images:
+        return
     existing = set(ImageBlob.objects.filter(sha256__in=[i.sha256 for i in images]).values_list("sha256", flat=True))
     new = {}
     for image in images:
@@ -89,15 +91,30 @@ def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Produc
     if product.is_deleted:
         product.is_deleted = False
         product.deleted_at = None
-    if product.pk:
+    new_row = product.pk is None
+    if not new_row:
         product.version = F("version") + 1
     product.save()
-    product.refresh_from_db(fields=["version"])
+    if not new_row:
+        product.refresh_from_db(fields=["version"])
 
+    # A new row has no images or technical data to replace: only insert.
     if data.images is not None or creating:
-        product_images_replace(product=product, images=data.images or [])
+        if new_row:
+            image_blobs_store(images=data.images or [])
+            ProductImage.objects.bulk_create(
+                ProductImage(product=product, position=i, file_name=img.file_name, blob_id=img.sha256)
+                for i, img in enumerate(data.images or [])
+            )
+        else:
+            product_images_replace(product=product, images=data.images or [])
     if data.technical_data is not None or creating:
-        product_technical_data_replace(product=product, items=data.technical_data or [])
+        if new_row:
+            TechnicalData.objects.bulk_create(
+                TechnicalData(product=product, position=i, **item) for i, item in enumerate(data.technical_data or [])
+            )
+        else:
+            product_technical_data_replace(product=product, items=data.technical_data or [])
     return product
 
 

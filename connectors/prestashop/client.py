@@ -394,6 +394,50 @@ class PrestaShopClient:
                 return int(row["id"])
         return None
 
+    def all_features(self) -> dict[str, int]:
+        """Every feature of the shop in one call: casefolded name (any language) → id (lowest id wins)."""
+        rows = self.list_resource("product_features", {"display": "[id,name]"})
+        found: dict[str, int] = {}
+        for row in sorted(rows, key=lambda r: int(r["id"])):
+            names = row.get("name")
+            for text in names.values() if isinstance(names, dict) else [names or ""]:
+                found.setdefault(str(text).strip().casefold(), int(row["id"]))
+        return found
+
+    def find_feature_values(self, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """Ids of many predefined values at once (one call): (id_feature, value) → id, exact match.
+
+        Values the shop's filter syntax cannot list in an OR filter are looked up one by one."""
+        found: dict[tuple[int, str], int] = {}
+        plain = [(fid, v) for fid, v in pairs if not any(ch in _FILTER_SPECIAL for ch in v)]
+        for fid, value in pairs:
+            if (fid, value) not in plain:
+                vid = self.find_feature_value(fid, value)
+                if vid is not None:
+                    found[(fid, value)] = vid
+        if plain:
+            feature_ids = sorted({fid for fid, _ in plain})
+            values = sorted({v for _, v in plain})
+            rows = self.list_resource(
+                "product_feature_values",
+                {
+                    "filter[id_feature]": "[" + "|".join(str(f) for f in feature_ids) + "]",
+                    "filter[value]": "[" + "|".join(values) + "]",
+                    "display": "full",
+                },
+            )
+            wanted = set(plain)
+            for row in sorted(rows, key=lambda r: int(r["id"])):
+                if str(row.get("custom", "0")) == "1":
+                    continue
+                fid = int(row.get("id_feature") or 0)
+                texts = row.get("value")
+                for text in texts.values() if isinstance(texts, dict) else [texts or ""]:
+                    key = (fid, str(text).strip())
+                    if key in wanted:
+                        found.setdefault(key, int(row["id"]))
+        return found
+
     def create_feature(self, name: str, languages: list[int]) -> int:
         row = self.create_resource("product_features", "product_feature", {"name": Lang({i: name for i in languages})})
         return int(row["id"])

@@ -102,6 +102,7 @@ class ShopSync:
         self._manufacturers: dict[str, int] = {}  # casefolded name → id
         self._features: dict[str, int] = {}  # casefolded name → id
         self._values: dict[str, int] = {}  # "<id_feature>|<value>" → id
+        self._features_lock = threading.Lock()
 
     def _key_lock(self, key: str) -> threading.Lock:
         with self._lock:
@@ -136,49 +137,65 @@ class ShopSync:
         """(id_feature, id_feature_value) per feature, in `position` order, and the updated `known` cache.
 
         `known` = {"features": {name: id_feature}, "values": {"<id_feature>|<value>": id_feature_value}}:
-        JSON-able, persisted by the caller. Everything in it costs no call; the rest is found by name
-        (case-insensitive for feature names, exact for values) or created once, also under concurrency.
+        JSON-able, persisted by the caller. Everything in it costs no call. The rest costs at most one
+        listing of the shop's features, one listing of the wanted values of features that already existed,
+        and one POST per feature or value the shop does not have (names compared case-insensitively,
+        values exactly). Serialised per ShopSync, so threads never create one feature twice.
         """
         known = {
             "features": dict((known or {}).get("features") or {}),
             "values": dict((known or {}).get("values") or {}),
         }
-        languages: list[int] | None = None
-        pairs: list[tuple[int, int]] = []
+        wanted: list[tuple[str, str]] = []
         for feature in sorted(features, key=lambda f: f.position):
             name = mapping.feature_name(feature.name)
             value = mapping.feature_value(feature.value)
-            if not name or not value:
-                continue
-            fid = known["features"].get(name)
-            if fid is None:
-                key = name.casefold()
-                with self._key_lock("feature:" + key):
-                    with self._lock:
-                        fid = self._features.get(key)
-                    if fid is None:
-                        fid = self.client.find_feature(name)
-                        if fid is None:
-                            languages = languages or self.client.languages()
-                            fid = self.client.create_feature(name, languages)
-                        with self._lock:
-                            self._features[key] = fid
+            if name and value:
+                wanted.append((name, value))
+
+        with self._features_lock:
+            # Feature ids: the caller's cache, then ours, then one listing, then create.
+            missing = [n for n, _ in wanted if n not in known["features"] and n.casefold() not in self._features]
+            if missing:
+                self._features.update(self.client.all_features())
+            created: set[int] = set()
+            languages: list[int] | None = None
+            for name, _ in wanted:
+                if name in known["features"]:
+                    continue
+                fid = self._features.get(name.casefold())
+                if fid is None:
+                    languages = languages or self.client.languages()
+                    fid = self.client.create_feature(name, languages)
+                    self._features[name.casefold()] = fid
+                    created.add(fid)
                 known["features"][name] = int(fid)
-            vkey = f"{int(fid)}|{value}"
-            vid = known["values"].get(vkey)
-            if vid is None:
-                with self._key_lock("value:" + vkey):
-                    with self._lock:
-                        vid = self._values.get(vkey)
-                    if vid is None:
-                        vid = self.client.find_feature_value(fid, value)
-                        if vid is None:
-                            languages = languages or self.client.languages()
-                            vid = self.client.create_feature_value(fid, value, languages)
-                        with self._lock:
-                            self._values[vkey] = vid
-                known["values"][vkey] = int(vid)
-            pair = (int(fid), int(vid))
+
+            # Value ids: values of a feature created just now cannot exist yet; the others are listed once.
+            todo = []
+            for name, value in wanted:
+                fid = int(known["features"][name])
+                vkey = f"{fid}|{value}"
+                if vkey in known["values"]:
+                    continue
+                if vkey in self._values:
+                    known["values"][vkey] = self._values[vkey]
+                elif (fid, value) not in todo:
+                    todo.append((fid, value))
+            lookup = [(fid, v) for fid, v in todo if fid not in created]
+            found = self.client.find_feature_values(lookup) if lookup else {}
+            for fid, value in todo:
+                vid = found.get((fid, value))
+                if vid is None:
+                    languages = languages or self.client.languages()
+                    vid = self.client.create_feature_value(fid, value, languages)
+                self._values[f"{fid}|{value}"] = int(vid)
+                known["values"][f"{fid}|{value}"] = int(vid)
+
+        pairs: list[tuple[int, int]] = []
+        for name, value in wanted:
+            fid = int(known["features"][name])
+            pair = (fid, int(known["values"][f"{fid}|{value}"]))
             if pair not in pairs:
                 pairs.append(pair)
         return pairs, known

@@ -1,7 +1,7 @@
 """Running many jobs at once with bounded concurrency (the batch endpoint).
 
 Each product's shop calls run in a thread pool of PRESTASHOP_WRITE_CONCURRENCY; database work stays on
-the calling thread. Jobs arrive from an iterable (the batch stores each product just before it yields
+the calling thread. Jobs (id, reference) arrive from an iterable (the batch stores each product just before it yields
 its job), and the pool is kept full as a pipeline: while one product's calls are in flight, the next is
 stored, prepared and started.
 
@@ -25,7 +25,7 @@ from .runner import JobNotRunnable, Work, _execute, _finish, _prepare, job_begin
 
 
 def jobs_run_concurrently(
-    *, job_ids: Iterable[int], trigger: str = SyncAttempt.Trigger.REQUEST, user=None
+    *, jobs: Iterable[tuple[int, str]], trigger: str = SyncAttempt.Trigger.REQUEST, user=None
 ) -> dict[int, SyncJob]:
     concurrency = max(1, settings.PRESTASHOP_WRITE_CONCURRENCY)
     done: dict[int, SyncJob] = {}
@@ -44,8 +44,7 @@ def jobs_run_concurrently(
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="shop-push") as pool:
         try:
-            for job_id in job_ids:
-                reference = SyncJob.objects.values_list("reference", flat=True).get(pk=job_id)
+            for job_id, reference in jobs:
                 lock = reference_lock_name(reference)
                 same = [f for f, (_, held) in in_flight.items() if held == lock]
                 if same:  # the same reference earlier in this batch: it finishes first

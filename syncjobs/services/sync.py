@@ -87,9 +87,9 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
                                   "details": exc.details, "status": exc.status_code}
                 continue
             queued.append((index, job.pk))
-            yield job.pk
+            yield job.pk, job.reference
 
-    ran = jobs_run_concurrently(job_ids=stored_jobs(), user=user)
+    ran = jobs_run_concurrently(jobs=stored_jobs(), user=user)
     for index, job_id in queued:
         job = ran[job_id]
         item = {"reference": job.reference, "success": job.status != SyncStatus.FAILED, **job_summary(job)}

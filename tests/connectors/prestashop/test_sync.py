@@ -603,8 +603,8 @@ def test_permanent_error_raises_with_progress(sync, shop, rsps):
 
 def test_resolve_features_cache(rsps):
     rsps.get(API + "languages", body=fixture("languages.xml"))
-    rsps.get(API + "product_features", match=[responses.matchers.query_param_matcher({"filter[name]": "[Potenza]", "display": "full"})], body=fixture("product_features_by_name.xml"))
-    rsps.get(API + "product_features", body=fixture("products_empty.xml").replace("products", "product_features"))
+    # One listing of every feature (the shop has Potenza = 3), not one lookup per name.
+    rsps.get(API + "product_features", match=[responses.matchers.query_param_matcher({"display": "[id,name]"})], body=fixture("product_features_by_name.xml"))
     rsps.post(API + "product_features", body=fixture("product_feature_created.xml"))
     rsps.get(API + "product_feature_values", match=[responses.matchers.query_param_matcher({"filter[id_feature]": "[3]", "filter[value]": "[1500 W]", "display": "full"})], body=fixture("product_feature_values_list.xml"))
     rsps.get(API + "product_feature_values", body=fixture("products_empty.xml").replace("products", "product_feature_values"))
@@ -616,6 +616,8 @@ def test_resolve_features_cache(rsps):
     assert known == {"features": {"Potenza": 3, "Tensione": 8}, "values": {"3|1500 W": 21, "8|230 V": 25}}
     created = [c.request for c in rsps.calls if c.request.method == "POST"]
     assert len(created) == 2
+    # features listed once, values of the existing feature listed once, Tensione's value not looked up (new feature)
+    assert [c.request.method for c in rsps.calls].count("GET") == 3
     value_body = etree.fromstring(created[1].body, PARSER).find("product_feature_value")
     assert value_body.findtext("id_feature") == "8" and value_body.findtext("custom") == "0"
     assert [el.get("id") for el in value_body.findall("value/language")] == ["1", "2"]
