@@ -68,6 +68,7 @@ def main() -> None:
     data_dir = Path(settings.DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)
     _manage("migrate", "--noinput", env=env)
+    _manage("setup_staff_groups", env=env)
     credentials = _ensure_admin(env, data_dir)
 
     py = sys.executable

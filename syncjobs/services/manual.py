@@ -14,8 +14,9 @@ from syncjobs.services.enqueue import job_enqueue
 
 
 @transaction.atomic
-def product_sync_request(*, product: Product, user=None, force: bool = False) -> SyncJob:
-    """Store a pending job that makes the shop match `product` as held now, and enqueue it."""
+def product_sync_request(*, product: Product, user=None, force: bool = False, enqueue: bool = True) -> SyncJob:
+    """Store a pending job that makes the shop match `product` as held now, and enqueue it (unless the
+    caller runs it itself, like `manage.py resync`)."""
     operation = SyncOperation.DELETE if product.is_deleted else SyncOperation.UPDATE
     job = SyncJob.objects.create(
         reference=product.reference,
@@ -29,7 +30,8 @@ def product_sync_request(*, product: Product, user=None, force: bool = False) ->
         presta_id=product.presta_id,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    job_enqueue(job)
+    if enqueue:
+        job_enqueue(job)
     return job
 
 
