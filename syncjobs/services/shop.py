@@ -38,6 +38,7 @@ def get_shop() -> ShopSync:
                 timeout=settings.PRESTASHOP_TIMEOUT,
                 connect_timeout=settings.PRESTASHOP_CONNECT_TIMEOUT,
             )
+            client.categories_ttl = float(settings.PRESTASHOP_CATEGORY_CACHE_SECONDS)
             shop = ShopSync(
                 client,
                 default_category_id=settings.PRESTASHOP_DEFAULT_CATEGORY_ID,
