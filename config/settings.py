@@ -119,13 +119,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Without `collectstatic` (tests, `make run`) whitenoise serves from the apps' static dirs.
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not env.bool("STATIC_MANIFEST", default=not DEBUG))
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         # Hashed, compressed files after `collectstatic` in production; plain files in development/tests.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env.bool("STATIC_MANIFEST", default=not DEBUG)
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
