@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog.models import Brand, ImageBlob, Product, ProductImage, TechnicalData
+from config.admin_mixins import ReadOnlyAdminMixin
 from syncjobs.admin import admin_change_link, can_operate, duration_display, image_thumbnail, status_badge
 from syncjobs.models import SyncJob
 from syncjobs.services.manual import product_sync_request
@@ -74,19 +75,10 @@ def image_figure(image: ProductImage):
                        'color:var(--body-quiet-color,#777);margin:-8px 0 12px">{}</div></div>', figure, shop)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TechnicalDataInline(ReadOnlyInline):
@@ -96,7 +88,7 @@ class TechnicalDataInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("reference", "name", "brand", "price_display", "quantity", "active", "presta_id", "sync_status")
     list_display_links = ("reference", "name")
     list_filter = ("active", "last_sync_status", "is_deleted")
@@ -120,15 +112,6 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ("reference", "name", "brand", "price_display", "gallery", "quantity", "active", "ean13", "weight", "categories",
                        "description", "presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted",
                        "deleted_at", "version", "productsup_dirty_at", "created_at", "updated_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_operate_permission(self, request):
         return can_operate(request.user)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 # (connect, read) seconds. Every outbound call passes an explicit timeout (ruff S113 guards raw calls).
@@ -130,3 +131,13 @@ def parse_retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError):
             return None
         return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def request_never_sent(exc: Exception) -> bool:
+    """True when a failed request certainly never reached the server (connect timeout, connection
+    refused): only then is it safe to repeat a non-idempotent call such as a POST."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the real cause
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config.admin_mixins import ReadOnlyAdminMixin
 from syncjobs.models import ResyncRun, SyncAttempt, SyncJob, SyncStatus
 from syncjobs.services.resync import resync_request
 from syncjobs.services.retry import job_retry, jobs_retry
@@ -173,7 +174,7 @@ def _optional_model(app_label: str, model_name: str):
 # --- sync jobs ----------------------------------------------------------------------------------
 
 
-class SyncAttemptInline(admin.TabularInline):
+class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SyncAttempt
     extra = 0
     can_delete = False
@@ -186,15 +187,6 @@ class SyncAttemptInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("triggered_by").order_by("number")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="trigger")
     def trigger_display(self, obj):
@@ -245,7 +237,7 @@ class FailedFirstLineMixin:
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(FailedFirstLineMixin, admin.ModelAdmin):
+class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     list_display = ("sync_id", "reference", "operation", "source", "status_badge", "attempts", "started",
                     "duration", "error_first_line")
     list_display_links = ("sync_id",)
@@ -277,15 +269,6 @@ class SyncJobAdmin(FailedFirstLineMixin, admin.ModelAdmin):
                        "payload_display", "webhook_links", "productsup_links")
 
     # Permissions: jobs are records, never edited, added or deleted by hand.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_retry_permission(self, request):
         return can_operate(request.user)
 
@@ -496,7 +479,7 @@ def progress_bar(percent: int, status: str = ""):
 
 
 @admin.register(ResyncRun)
-class ResyncRunAdmin(admin.ModelAdmin):
+class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "status_badge", "dry_run", "source", "requested_by", "progress", "total", "checked",
                     "changed", "failed", "started_at", "finished_at")
     list_filter = ("status", "dry_run", "source", ("started_at", DateFieldListFilter))
@@ -505,15 +488,6 @@ class ResyncRunAdmin(admin.ModelAdmin):
     fields = ("status_badge", "dry_run", "force", "source", "requested_by", "progress", "total", "chunks_total",
               "chunks_done", "checked", "changed", "failed", "started_at", "finished_at", "error", "report_display")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

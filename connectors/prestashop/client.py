@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
-import urllib3.exceptions
 
 from connectors.http import (
     Backoff,
@@ -34,6 +33,7 @@ from connectors.http import (
     RemoteUnavailable,
     build_session,
     parse_retry_after,
+    request_never_sent,
 )
 from connectors.prestashop import xml as psxml
 from connectors.prestashop.xml import Assoc, Lang
@@ -52,15 +52,6 @@ class Response:
     status: int
     content: bytes
     headers: dict
-
-
-def _not_sent(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the request certainly never reached the shop (safe to retry even a POST)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the real cause
-    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
 
 
 def filter_value(value: str) -> str:
@@ -180,7 +171,7 @@ class PrestaShopClient:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 elapsed = time.monotonic() - started
                 safe = method in IDEMPOTENT or (
-                    isinstance(exc, requests.exceptions.ConnectionError) and _not_sent(exc)
+                    isinstance(exc, requests.exceptions.ConnectionError) and request_never_sent(exc)
                 )
                 logger.warning(
                     "prestashop %s %s failed after %.3fs (attempt %d): %s", method, path, elapsed, attempt,

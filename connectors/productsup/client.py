@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from connectors.http import (
     Backoff,
@@ -34,6 +33,7 @@ from connectors.http import (
     RemoteUnavailable,
     build_session,
     parse_retry_after,
+    request_never_sent,
 )
 from connectors.productsup.rows import encode_json_array, encode_ndjson
 
@@ -209,7 +209,7 @@ class _Client:
                 )
             except (requests.ConnectTimeout, requests.ConnectionError, requests.Timeout) as exc:
                 # A connect failure never reached the application: safe to resend even an upload.
-                retryable = idempotent or _never_sent(exc)
+                retryable = idempotent or request_never_sent(exc)
                 logger.warning("productsup %s %s failed (attempt %d): %s", method, url, attempt, exc)
                 if retryable and attempt < self.max_attempts:
                     self.sleep(self.backoff.delay(attempt))
@@ -475,14 +475,6 @@ class StreamClient(_Client):
     def batch_status(self, batch_id: str) -> dict:
         _, payload = self._request("GET", f"{self.api_url}/streams/{self.stream_id}/batches/{batch_id}")
         return payload.get("data") or {}
-
-
-def _never_sent(exc: Exception) -> bool:
-    """True when the request cannot have reached the server (connect timeout / connection refused)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
 
 
 def _json_bytes(value: object) -> bytes:
