@@ -6,9 +6,9 @@ from catalog.models import Product
 
 
 def product_get_by_reference(*, reference: str, for_update: bool = False, include_deleted: bool = True) -> Product | None:
-    qs = Product.objects.all()
+    qs = Product.objects.select_related("brand")
     if for_update:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     if not include_deleted:
         qs = qs.filter(is_deleted=False)
     return qs.filter(reference=reference).first()

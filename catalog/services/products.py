@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Brand, ImageBlob, Product, ProductImage, TechnicalData
@@ -71,7 +70,7 @@ def product_technical_data_replace(*, product: Product, items: list[dict]) -> No
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Product:
     """Create the product, or apply an update to it (absent optional fields keep their stored values;
     an empty list clears). A deleted product is brought back. Bumps `version` on every call."""
@@ -87,16 +86,19 @@ def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Produc
     for name, value in values.items():
         setattr(product, name, value)
     if "brand" in data.present or creating:
-        product.brand = brand_get_or_create(**brand_data) if brand_data else None
+        unchanged = (
+            brand_data and product.brand_id and product.brand.name.casefold() == brand_data["name"].casefold()
+            and brand_data.get("description") in (None, product.brand.description)
+        )
+        if not unchanged:
+            product.brand = brand_get_or_create(**brand_data) if brand_data else None
     if product.is_deleted:
         product.is_deleted = False
         product.deleted_at = None
     new_row = product.pk is None
     if not new_row:
-        product.version = F("version") + 1
+        product.version += 1  # the caller holds the row lock (select_for_update)
     product.save()
-    if not new_row:
-        product.refresh_from_db(fields=["version"])
 
     # A new row has no images or technical data to replace: only insert.
     if data.images is not None or creating:
@@ -118,11 +120,11 @@ def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Produc
     return product
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def product_mark_deleted(*, product: Product) -> Product:
+    """Mark deleted (the record is kept). The caller holds the row lock."""
     product.is_deleted = True
     product.deleted_at = timezone.now()
-    product.version = F("version") + 1
+    product.version += 1
     product.save(update_fields=["is_deleted", "deleted_at", "version", "updated_at"])
-    product.refresh_from_db(fields=["version"])
     return product

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -9,6 +10,9 @@ class UserOrIpThrottle(SimpleRateThrottle):
     """`API_THROTTLE_RATE` per authenticated user, or per IP before login."""
 
     scope = "api"
+
+    def get_rate(self):
+        return settings.API_THROTTLE_RATE  # read per request, so an override takes effect at once
 
     def get_cache_key(self, request, view):
         if request.user and request.user.is_authenticated:
@@ -22,6 +26,9 @@ class WebhookThrottle(SimpleRateThrottle):
     """`WEBHOOK_THROTTLE_RATE` per source IP."""
 
     scope = "webhook"
+
+    def get_rate(self):
+        return settings.WEBHOOK_THROTTLE_RATE
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

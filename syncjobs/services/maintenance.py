@@ -31,16 +31,19 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+    sent: list[int] = []
     for job_id in ids:
         try:
             sync_job_task.apply_async((job_id,))
         except Exception:  # noqa: BLE001 - broker still down; next sweep tries again
             logger.warning("Sweeper could not enqueue job %s", job_id, exc_info=True)
             break
-    SyncJob.objects.filter(pk__in=ids).update(updated_at=now)
-    if ids:
-        logger.info("Sweeper re-enqueued %d stale jobs", len(ids))
-    return len(ids)
+        sent.append(job_id)
+    # Only what was handed to the broker waits another stale period before the next sweep.
+    SyncJob.objects.filter(pk__in=sent).update(updated_at=now)
+    if sent:
+        logger.info("Sweeper re-enqueued %d stale jobs", len(sent))
+    return len(sent)
 
 
 def jobs_prune(*, now=None) -> int:

@@ -11,13 +11,14 @@ import threading
 
 from django.conf import settings
 
-from connectors.http import RemoteUnavailable
+from connectors.http import RemoteError
 from connectors.prestashop.client import PrestaShopClient
 from connectors.prestashop.sync import ShopSync
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _instances: dict[tuple, ShopSync] = {}
+_category_clients: dict[tuple, PrestaShopClient] = {}
 
 
 def get_shop() -> ShopSync:
@@ -50,12 +51,32 @@ def get_shop() -> ShopSync:
         return shop
 
 
+def _category_client() -> PrestaShopClient:
+    """A client for the request-path category check: no retries and short timeouts, so a delivery is
+    answered at once even when the shop is down (its own category cache, refreshed on a miss)."""
+    key = ("categories", settings.PRESTASHOP_URL, settings.PRESTASHOP_API_KEY)
+    with _lock:
+        client = _category_clients.get(key)
+        if client is None:
+            client = PrestaShopClient(
+                settings.PRESTASHOP_URL,
+                settings.PRESTASHOP_API_KEY,
+                timeout=min(5.0, settings.PRESTASHOP_TIMEOUT),
+                connect_timeout=min(2.0, settings.PRESTASHOP_CONNECT_TIMEOUT),
+                max_retries=0,
+            )
+            client.categories_ttl = float(settings.PRESTASHOP_CATEGORY_CACHE_SECONDS)
+            _category_clients.clear()
+            _category_clients[key] = client
+        return client
+
+
 def shop_unknown_categories(ids: list[int]) -> list[int]:
     """Category ids the shop does not have. When the shop cannot be reached the check is skipped
-    (the product is stored and its job will fail with the shop's own answer if a category is bad):
+    (the product is stored and its job fails with the shop's own answer if anything is wrong):
     an unreachable shop must never make the service lose what the ERP sent."""
     try:
-        return get_shop().check_categories(ids)
-    except RemoteUnavailable as exc:
-        logger.warning("Category check skipped, shop unreachable: %s", exc)
+        return _category_client().unknown_categories(ids)
+    except RemoteError as exc:
+        logger.warning("Category check skipped, the shop did not answer it: %s", exc)
         return []
