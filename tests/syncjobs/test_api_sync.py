@@ -257,3 +257,28 @@ def test_update_without_changes_makes_no_shop_call_and_price_change_one(api_clie
     assert cheaper.json()["data"]["imagesProcessed"] == 1
     assert sandbox_shop.product_by_reference("PROD001")["price"] == Decimal("999.5")
     assert SyncJob.objects.filter(outcome="unchanged").count() == 1
+
+
+def test_images_arrive_in_order_with_their_bytes_and_only_changes_are_sent(api_client, sandbox_shop):
+    import base64
+    import hashlib
+
+    images = [image_item(f"p{i}.png", color=(i * 60, 20, 20)) for i in range(3)]
+    api_client.post_json(URL, product_payload(images=images))
+    shop_images = sandbox_shop.product_by_reference("PROD001")["images"]
+    sent = [hashlib.sha256(base64.b64decode(i["base64"])).hexdigest() for i in images]
+    assert [img["sha256"] for img in shop_images] == sent
+    assert shop_images[0]["cover"] and shop_images[0]["id"] == sandbox_shop.product_by_reference("PROD001")[
+        "id_default_image"]
+    kept_ids = [img["id"] for img in shop_images[:2]]
+
+    replaced = [*images[:2], image_item("new.jpg", "JPEG", color=(1, 2, 3))]
+    sandbox_shop.reset_calls()
+    response = api_client.post_json(URL, product_payload(operation="update", images=replaced))
+
+    assert response.json()["data"]["imagesProcessed"] == 3
+    after = sandbox_shop.product_by_reference("PROD001")["images"]
+    assert [img["id"] for img in after[:2]] == kept_ids  # unchanged bytes: not uploaded again
+    assert len(after) == 3 and after[2]["filename"].endswith(".jpg")
+    methods = sorted(m for m, _ in sandbox_shop.calls)
+    assert methods == ["DELETE", "POST"]  # one image removed, one uploaded, nothing else
