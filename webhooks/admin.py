@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from config.admin_mixins import ReadOnlyAdminMixin
+
 from .models import WebhookDelivery
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "received_at", "reference", "operation", "status_code", "signature_valid", "source_ip", "sync_job",
     )
@@ -21,12 +23,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
