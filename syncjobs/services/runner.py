@@ -27,7 +27,7 @@ from connectors.http import Backoff, RemoteError
 from connectors.prestashop.mapping import feature_pairs
 from connectors.prestashop.types import FeatureSpec, ImageSpec, ProductSpec, PushResult
 from syncjobs.locks import SHOP_DEPENDENCIES_LOCK, named_locks, reference_lock
-from syncjobs.models import SyncAttempt, SyncJob, SyncStatus
+from syncjobs.models import SyncAttempt, SyncJob, SyncSource, SyncStatus
 
 from .shop import get_shop
 
@@ -324,7 +324,11 @@ def _finish(work: Work) -> SyncJob:
         job.duration_ms = int((job.completed_at - job.started_at).total_seconds() * 1000) if job.completed_at else None
         job.save()
         attempt.save()
-        if changed and product is not None:
+        # Productsup gets what the ERP sent even when the shop copy did not change (e.g. a new `Gruppo`);
+        # a scheduled resync only tells it about products it had to correct.
+        if product is not None and work.error is None and work.action != "noop" and (
+            changed or job.source != SyncSource.SCHEDULE
+        ):
             _notify_productsup(product.pk)
     return job
 
