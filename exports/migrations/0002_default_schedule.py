@@ -8,6 +8,7 @@ def create(apps, schema_editor):
     apps.get_model("exports", "ProductsupExportState").objects.get_or_create(pk=1)
     ensure_full_export_schedule(
         apps.get_model("django_celery_beat", "PeriodicTask"),
+        apps.get_model("django_celery_beat", "IntervalSchedule"),
         apps.get_model("django_celery_beat", "CrontabSchedule"),
         cron=settings.PRODUCTSUP_FULL_EXPORT_CRON,
     )

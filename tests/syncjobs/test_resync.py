@@ -120,3 +120,18 @@ def test_prune_keeps_recent_and_failed_jobs_longer(two_products, settings):
     assert not SyncJob.objects.filter(pk=old_done.pk).exists()
     assert SyncJob.objects.filter(pk=old_failed.pk).exists()
     assert SyncJob.objects.filter(source="api", status="completed").count() == 2  # the recent creates
+
+
+def test_default_schedules_exist_and_setup_schedules_restores_them():
+    from django_celery_beat.models import PeriodicTask
+
+    names = {"Sweep stale sync jobs", "Prune old sync jobs", "Full resync to PrestaShop", "Productsup full export"}
+    assert names <= set(PeriodicTask.objects.values_list("name", flat=True))  # created by the migrations
+    PeriodicTask.objects.filter(name__in=names).delete()
+
+    call_command("setup_schedules")
+
+    tasks = {t.name: t for t in PeriodicTask.objects.filter(name__in=names)}
+    assert set(tasks) == names
+    assert tasks["Sweep stale sync jobs"].interval.every == 60
+    assert tasks["Full resync to PrestaShop"].queue == "bulk"

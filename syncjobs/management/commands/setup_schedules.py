@@ -2,14 +2,19 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from exports.schedules import FULL_EXPORT_NAME, ensure_full_export_schedule
 from syncjobs.schedules import ensure_default_schedules
 
 
 class Command(BaseCommand):
-    help = "Create the default Celery beat schedules (sweeper, pruning, nightly full resync) if missing."
+    help = "Create the default Celery beat schedules (sweeper, pruning, nightly resync, Productsup export) if missing."
 
     def handle(self, *args, **options):
         created = ensure_default_schedules(
             PeriodicTask, IntervalSchedule, CrontabSchedule, full_resync_cron=settings.FULL_RESYNC_CRON
         )
+        if ensure_full_export_schedule(
+            PeriodicTask, IntervalSchedule, CrontabSchedule, cron=settings.PRODUCTSUP_FULL_EXPORT_CRON
+        ):
+            created.append(FULL_EXPORT_NAME)
         self.stdout.write(f"Created: {', '.join(created)}" if created else "All default schedules exist.")
