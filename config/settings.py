@@ -7,6 +7,7 @@ Production: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), CE
 from __future__ import annotations
 
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,8 +120,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Without `collectstatic` (tests, `make run`) whitenoise serves from the apps' static dirs.
-STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+# Hashed files need `collectstatic` first; without its manifest the app still serves the apps' own files.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG and (STATIC_ROOT / "staticfiles.json").exists())
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+if not STATIC_ROOT.exists():
+    # Before `collectstatic` whitenoise warns on every start that the directory is missing; files are
+    # served from the apps (finders) then, so the warning says nothing useful.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
