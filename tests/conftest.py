@@ -88,3 +88,19 @@ def productsup(settings, sandbox):
     settings.PRODUCTSUP_UPLOAD_ROWS = 10000
     settings.PRESTASHOP_PUBLIC_URL = "https://shop.example.com"
     return sandbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end sessions that threads of the test process (the live server's request threads)
+    left open, so the test database can be dropped cleanly at the end of the run."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -11,6 +11,8 @@ import tempfile
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("PRODUCTS_SYNC_DATA_DIR", tempfile.mkdtemp(prefix="products-sync-test-"))
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# Threads of the test process (live server, batch pool) must not keep connections open after a request.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 os.environ.setdefault("GESMART_WEBHOOK_SECRET", "test-webhook-secret-0123456789abcdef")
 if "REAL_CELERY_BROKER_URL" not in os.environ:
     os.environ["REAL_CELERY_BROKER_URL"] = os.environ.get("CELERY_BROKER_URL", "")
