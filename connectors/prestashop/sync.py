@@ -468,7 +468,9 @@ class ShopSync:
                 failed_upload = True
                 if isinstance(exc, RemoteRejected):
                     refused[image.sha256] = exc.message
-                image_errors.append(ImageError(index=index, file_name=image.file_name, message=exc.message))
+                image_errors.append(
+                    ImageError(index=index, file_name=image.file_name, message=exc.message, retryable=exc.retryable)
+                )
                 continue
             if prepared.note:
                 warnings.append(prepared.note)

@@ -49,6 +49,7 @@ class ImageError:
     index: int
     file_name: str
     message: str
+    retryable: bool = False  # the shop failed (5xx, timeout) rather than refused the image: try again later
 
 
 @dataclass

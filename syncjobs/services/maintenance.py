@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
     """Re-enqueue jobs the broker or a worker lost: pending or processing and untouched for
-    `SYNC_STALE_SECONDS`, or failed with a retry that is overdue by that long. Running a job twice is
+    `SYNC_STALE_SECONDS`, or failed/partial with a retry that is overdue by that long. Running a job twice is
     harmless (runs are serialised per reference and a finished job is not run again)."""
     from syncjobs.tasks import sync_job_task
 
@@ -26,7 +26,7 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
     ids = list(
         SyncJob.objects.filter(
             Q(status__in=[SyncStatus.PENDING, SyncStatus.PROCESSING], updated_at__lt=cutoff)
-            | Q(status=SyncStatus.FAILED, next_retry_at__lt=cutoff)
+            | Q(status__in=[SyncStatus.FAILED, SyncStatus.PARTIAL], next_retry_at__lt=cutoff)
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]

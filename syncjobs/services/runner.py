@@ -62,7 +62,7 @@ def job_begin(*, job_id: int, trigger: str, user=None, reopen: bool = False) -> 
     """Mark the job processing and open a new attempt. Call with the reference lock held."""
     with transaction.atomic():
         job = SyncJob.objects.select_for_update().get(pk=job_id)
-        if job.status in (SyncStatus.COMPLETED, SyncStatus.PARTIAL) and not reopen:
+        if job.status in (SyncStatus.COMPLETED, SyncStatus.PARTIAL) and job.next_retry_at is None and not reopen:
             raise JobNotRunnable(job.sync_id)
         if job.status == SyncStatus.FAILED and job.next_retry_at is None and not reopen:
             raise JobNotRunnable(job.sync_id)
@@ -215,7 +215,7 @@ def _execute(work: Work) -> None:
         work.error = exc
 
 
-def _retry_delay(job: SyncJob, exc: BaseException) -> float:
+def _retry_delay(job: SyncJob, exc: BaseException | None) -> float:
     backoff = Backoff(base=settings.SYNC_RETRY_BASE_SECONDS, cap=settings.SYNC_RETRY_MAX_SECONDS)
     delay = backoff.delay(job.attempts)
     retry_after = getattr(exc, "retry_after", None)
@@ -311,6 +311,12 @@ def _finish(work: Work) -> SyncJob:
                     job.error_details = [
                         {"field": f"images[{e.index}]", "message": e.message} for e in result.image_errors
                     ]
+                    transient = [e for e in result.image_errors if e.retryable]
+                    if transient and job.attempts < settings.SYNC_MAX_ATTEMPTS:
+                        # The shop failed (not refused) an upload: the product is saved; try the images again.
+                        delay = _retry_delay(job, None)
+                        job.next_retry_at = now + timezone.timedelta(seconds=delay)
+                        job_enqueue(job, countdown=delay)
                 attempt.error = job.error
                 Product.objects.filter(pk=product.pk).update(
                     presta_id=result.presta_id,

@@ -282,3 +282,40 @@ def test_images_arrive_in_order_with_their_bytes_and_only_changes_are_sent(api_c
     assert len(after) == 3 and after[2]["filename"].endswith(".jpg")
     methods = sorted(m for m, _ in sandbox_shop.calls)
     assert methods == ["DELETE", "POST"]  # one image removed, one uploaded, nothing else
+
+
+def test_image_the_shop_failed_makes_the_job_partial_and_it_is_retried(
+    api_client, sandbox_shop, django_capture_on_commit_callbacks
+):
+    from syncjobs.services.runner import job_run
+
+    api_client.post_json(URL, product_payload())
+    sandbox_shop.fail_next(1, status=503)  # the image upload: the shop fails, it does not refuse
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = api_client.post_json(URL, product_payload(operation="update", images=[image_item("a.png")]))
+
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["status"] == "partial" and data["imagesProcessed"] == 0
+    job = SyncJob.objects.get(sync_id=data["syncId"])
+    assert "a.png" in job.error and job.next_retry_at is not None
+    assert callbacks, "the retry is queued after commit"
+
+    job = job_run(job_id=job.pk)
+
+    assert job.status == "completed" and job.images_processed == 1 and job.error == ""
+    assert len(sandbox_shop.product_by_reference("PROD001")["images"]) == 1
+
+
+def test_image_the_shop_refuses_makes_the_job_partial_without_retry(api_client, sandbox_shop, settings):
+    settings.PRESTASHOP_IMAGE_MAX_BYTES = 50_000_000  # let the oversized file through to the shop
+    sandbox_shop.webservice.image_max_bytes = 300  # the shop's own upload limit refuses it (400)
+    response = api_client.post_json(
+        URL, product_payload(images=[image_item("a.png"), image_item("big.png", size=(400, 400), color=(9, 9, 9))])
+    )
+
+    data = response.json()["data"]
+    job = SyncJob.objects.get(sync_id=data["syncId"])
+    assert response.status_code == 200 and data["status"] == "partial"
+    assert job.next_retry_at is None and "big.png" in job.error
+    assert job.error_details[0]["field"] in ("images[0]", "images[1]")
