@@ -24,7 +24,7 @@ from catalog.models import Brand, ImageBlob, Product, ProductImage, TechnicalDat
 from config.admin_mixins import ReadOnlyAdminMixin
 from syncjobs.admin import admin_change_link, can_operate, duration_display, image_thumbnail, status_badge
 from syncjobs.models import SyncJob
-from syncjobs.services.manual import product_sync_request
+from syncjobs.services.manual import products_sync_request
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------------------------
 
     def _sync(self, request, queryset, *, force: bool):
-        jobs = [product_sync_request(product=product, user=request.user, force=force) for product in queryset]
+        jobs = products_sync_request(products=queryset, user=request.user, force=force)
         if len(jobs) == 1:
             job = jobs[0]
             url = reverse("admin:syncjobs_syncjob_change", args=[job.pk])

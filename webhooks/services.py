@@ -28,6 +28,7 @@ from config.api.parsers import StrictJSONParser
 from syncjobs.models import SyncJob, SyncSource
 from syncjobs.services.enqueue import job_enqueue
 from syncjobs.services.intake import job_intake_delete, job_intake_product
+from syncjobs.services.shop import shop_unknown_categories
 
 from .models import WebhookDelivery
 
@@ -89,13 +90,6 @@ def signature_verify(*, body: bytes, signature: str | None) -> bool:
     # Compare against every key (no short-circuit), so timing does not tell which key matched.
     matches = [hmac.compare_digest(signature_compute(body=body, secret=key).encode("ascii"), provided) for key in keys]
     return any(matches)
-
-
-def unknown_categories(ids: list[int]) -> list[int]:
-    """Category ids the shop does not have (checked through the shop connector, cached there)."""
-    from syncjobs.services.shop import shop_unknown_categories
-
-    return shop_unknown_categories(ids)
 
 
 def _audit_payload(payload: object) -> object:
@@ -205,7 +199,7 @@ def delivery_receive(
                 )
                 job_enqueue(job)
         else:
-            product = product_validate(payload, check_categories=unknown_categories)
+            product = product_validate(payload, check_categories=shop_unknown_categories)
             with transaction.atomic():
                 job = job_intake_product(data=product, payload=payload, source=SyncSource.WEBHOOK, converge=True)
                 delivery = _record(

@@ -109,10 +109,6 @@ class ShopSync:
             return self._key_locks.setdefault(key, threading.Lock())
 
     # ------------------------------------------------------------------ lookups
-    def check_categories(self, ids: list[int]) -> list[int]:
-        """Ids the shop does not know (cached list, refreshed once on a miss)."""
-        return self.client.unknown_categories([int(i) for i in ids])
-
     def resolve_manufacturer(self, name: str, known_id: int | None = None) -> int:
         """The shop's manufacturer id for a brand: `known_id` (no call), found by name, or created once."""
         if known_id:

@@ -36,7 +36,8 @@ def resync_request(*, dry_run: bool = False, user=None, source: str = SyncSource
     return run
 
 
-def resync_start(*, run_id: int | None = None, dry_run: bool = False) -> ResyncRun:
+def resync_start(*, run_id: int | None = None, dry_run: bool = False, inline: bool = False) -> ResyncRun:
+    """Split the catalogue into chunks and queue one task per chunk (or, `inline`, run them here)."""
     from syncjobs.tasks import resync_chunk_task
 
     if run_id is None:
@@ -51,7 +52,12 @@ def resync_start(*, run_id: int | None = None, dry_run: bool = False) -> ResyncR
         run.finished_at = timezone.now()
     run.save()
     for ids in chunks:
-        transaction.on_commit(lambda ids=ids: resync_chunk_task.apply_async((run.pk, ids)))
+        if inline:
+            resync_chunk(run_id=run.pk, product_ids=ids)
+        else:
+            transaction.on_commit(lambda ids=ids: resync_chunk_task.apply_async((run.pk, ids)))
+    if inline:
+        run.refresh_from_db()
     return run
 
 

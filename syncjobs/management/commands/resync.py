@@ -11,10 +11,9 @@ outcome of each product.
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Product
-from catalog.selectors import product_ids_in_chunks
 from syncjobs.models import ResyncRun, SyncAttempt, SyncSource
 from syncjobs.services.manual import product_sync_request
-from syncjobs.services.resync import resync_chunk
+from syncjobs.services.resync import resync_start
 from syncjobs.services.runner import job_run
 
 
@@ -56,13 +55,7 @@ class Command(BaseCommand):
 
     def _all(self, *, force, dry_run):
         run = ResyncRun.objects.create(dry_run=dry_run, force=force, source=SyncSource.ADMIN)
-        chunks = list(product_ids_in_chunks(chunk_size=200))
-        run.total = sum(len(c) for c in chunks)
-        run.chunks_total = len(chunks)
-        run.save()
-        for ids in chunks:
-            resync_chunk(run_id=run.pk, product_ids=ids)
-        run.refresh_from_db()
+        run = resync_start(run_id=run.pk, dry_run=dry_run, inline=True)
         kind = "Dry run" if dry_run else "Resync"
         self.stdout.write(
             f"{kind} #{run.pk}: {run.checked} checked, {run.changed} {'would change' if dry_run else 'changed'}, "

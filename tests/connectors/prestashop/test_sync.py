@@ -648,11 +648,14 @@ def test_resolve_manufacturer_known_found_created_once(rsps):
     assert etree.fromstring(posts[0].request.body, PARSER).findtext("manufacturer/name") == "Nuova Marca"
 
 
-def test_check_categories(rsps):
+def test_unknown_categories_cached_and_refreshed_once_on_a_miss(rsps):
     rsps.get(API + "categories", body=fixture("categories.xml"))
-    sync = fresh_sync()
-    assert sync.check_categories([2, 3, 50]) == [50]
-    assert sync.check_categories([2]) == []
+    client = fresh_sync().client
+    assert client.unknown_categories([2, 3, 50]) == [50]  # list read just now: a miss does not re-read it
+    assert client.unknown_categories([2]) == []  # cached: no call
+    assert len(rsps.calls) == 1
+    assert client.unknown_categories([60]) == [60]  # a miss on an older list re-reads it once
+    assert len(rsps.calls) == 2
 
 
 # ---------------------------------------------------------------- delete
