@@ -34,8 +34,19 @@ def _start_shop(latency_ms: int) -> tuple[subprocess.Popen, str]:
     """The sandbox in its own process, like a real shop (in-process it would share our GIL)."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.prestashop.sandbox", "--host", "127.0.0.1", "--port", str(port),
-         "--key", KEY, "--latency-ms", str(latency_ms)],
+        [
+            sys.executable,
+            "-m",
+            "connectors.prestashop.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--key",
+            KEY,
+            "--latency-ms",
+            str(latency_ms),
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -51,8 +62,9 @@ def _start_shop(latency_ms: int) -> tuple[subprocess.Popen, str]:
 
 def main() -> None:
     shop_proc, shop_url = _start_shop(LATENCY_MS)
-    _django.setup(PRESTASHOP_URL=shop_url, PRESTASHOP_API_KEY=KEY, PRODUCTSUP_ENABLED="0",
-                  API_THROTTLE_RATE="100000/min")
+    _django.setup(
+        PRESTASHOP_URL=shop_url, PRESTASHOP_API_KEY=KEY, PRODUCTSUP_ENABLED="0", API_THROTTLE_RATE="100000/min"
+    )
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
@@ -75,18 +87,34 @@ def main() -> None:
         return response.json(), get_shop().client.calls - before, elapsed
 
     # Warm the per-process caches (languages, categories) the way a running service has them.
-    post("/api/products/sync", {"operation": "create", "reference": "WARM", "name": "Warm", "price": 1,
-                                "quantity": 1, "categories": [2]})
+    post(
+        "/api/products/sync",
+        {"operation": "create", "reference": "WARM", "name": "Warm", "price": 1, "quantity": 1, "categories": [2]},
+    )
 
     images = [{"fileName": f"p{i}.jpg", "base64": image_b64("JPEG", (600, 600), (40 * i, 90, 120))} for i in range(3)]
     technical = [
-        {"Gruppo": "Specifiche", "Descrizione": f"Caratteristica {i}", "Valore": str(i * 10), "Suffisso": "mm",
-         "PrintOrder": i}
+        {
+            "Gruppo": "Specifiche",
+            "Descrizione": f"Caratteristica {i}",
+            "Valore": str(i * 10),
+            "Suffisso": "mm",
+            "PrintOrder": i,
+        }
         for i in range(15)
     ]
-    product = {"operation": "create", "reference": "BENCH-1", "name": "Benchmark espresso machine",
-               "description": "Bench", "price": 1299.99, "quantity": 50, "categories": [3, 5],
-               "brand": {"name": "BenchBrand"}, "images": images, "technical_data": technical}
+    product = {
+        "operation": "create",
+        "reference": "BENCH-1",
+        "name": "Benchmark espresso machine",
+        "description": "Bench",
+        "price": 1299.99,
+        "quantity": 50,
+        "categories": [3, 5],
+        "brand": {"name": "BenchBrand"},
+        "images": images,
+        "technical_data": technical,
+    }
     rows = []
     _, calls, wall = post("/api/products/sync", product)
     rows.append(("(1) new product, new brand, 3 images, 15 technical data", calls, wall))
@@ -95,15 +123,25 @@ def main() -> None:
     _, calls, wall = post("/api/products/sync", {**product, "operation": "update", "price": 1199.99})
     rows.append(("(3) price-only change", calls, wall))
     replaced = [*images[:2], {"fileName": "new.jpg", "base64": image_b64("JPEG", (600, 600), (1, 2, 3))}]
-    _, calls, wall = post("/api/products/sync", {**product, "operation": "update", "price": 1199.99,
-                                                 "images": replaced})
+    _, calls, wall = post(
+        "/api/products/sync", {**product, "operation": "update", "price": 1199.99, "images": replaced}
+    )
     rows.append(("(4) one image replaced", calls, wall))
 
     def batch(prefix: str, concurrency: int) -> tuple[int, float]:
         settings.PRESTASHOP_WRITE_CONCURRENCY = concurrency
-        products = [{"operation": "create", "reference": f"{prefix}-{i:03d}", "name": f"Batch product {i}",
-                     "price": 10 + i, "quantity": i, "categories": [2], "brand": {"name": "BenchBrand"}}
-                    for i in range(50)]
+        products = [
+            {
+                "operation": "create",
+                "reference": f"{prefix}-{i:03d}",
+                "name": f"Batch product {i}",
+                "price": 10 + i,
+                "quantity": i,
+                "categories": [2],
+                "brand": {"name": "BenchBrand"},
+            }
+            for i in range(50)
+        ]
         body, calls, wall = post("/api/products/sync/batch", {"products": products})
         assert body["data"]["successful"] == 50, body["data"]
         return calls, wall

@@ -77,11 +77,21 @@ def phase_generate(n: int) -> dict:
         images, data = [], []
         for pk in ids:
             images.append(ProductImage(product_id=pk, position=0, file_name="a.jpg", blob=blob, presta_image_id=pk * 2))
-            images.append(ProductImage(product_id=pk, position=1, file_name="b.jpg", blob=blob,
-                                       presta_image_id=pk * 2 + 1))
+            images.append(
+                ProductImage(product_id=pk, position=1, file_name="b.jpg", blob=blob, presta_image_id=pk * 2 + 1)
+            )
             for pos, (d, suffix) in enumerate(specs[: 2 + pk % 4]):
-                data.append(TechnicalData(product_id=pk, position=pos, gruppo="Dati", descrizione=d,
-                                          valore=str(pk % 1000), suffisso=suffix, print_order=pos))
+                data.append(
+                    TechnicalData(
+                        product_id=pk,
+                        position=pos,
+                        gruppo="Dati",
+                        descrizione=d,
+                        valore=str(pk % 1000),
+                        suffisso=suffix,
+                        print_order=pos,
+                    )
+                )
         ProductImage.objects.bulk_create(images, batch_size=2000)
         TechnicalData.objects.bulk_create(data, batch_size=2000)
     return {"products": Product.objects.count(), "seconds": round(time.monotonic() - started, 1)}
@@ -146,7 +156,11 @@ def phase_delta(changed: int) -> dict:
 # --- orchestration -----------------------------------------------------------------------------
 def _child(args: list[str], env: dict) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.productsup_export", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "bench.productsup_export", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         check=False,
     )
     if out.returncode != 0:
@@ -158,7 +172,10 @@ def _child(args: list[str], env: dict) -> dict:
 def _start_sandbox(env: dict) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "connectors.productsup.sandbox", "--port", "0", "--process-interval", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline().strip()
     if "listening on" not in line:
@@ -210,7 +227,7 @@ def main() -> int:
         gen = _child(["--phase", "generate", "--products", str(args.products)], env)
         print(f"  generated {gen['products']:,} products in {gen['seconds']} s")
         expected = math.ceil(args.products / 10_000)
-        for transport in (["platform", "stream"] if args.transport == "both" else [args.transport]):
+        for transport in ["platform", "stream"] if args.transport == "both" else [args.transport]:
             env["PRODUCTSUP_TRANSPORT"] = transport
             full = _child(["--phase", "full"], env)
             delta = _child(["--phase", "delta", "--changed", str(args.changed)], env)

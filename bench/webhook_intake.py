@@ -154,9 +154,14 @@ def closed_loop(port: int, make_request, *, seconds: float, limit: int) -> dict:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"requests": len(latencies), "elapsed": elapsed, "rps": len(latencies) / elapsed,
-            "p50": percentile(latencies, 50) * 1000, "p99": percentile(latencies, 99) * 1000,
-            "statuses": dict(statuses)}
+    return {
+        "requests": len(latencies),
+        "elapsed": elapsed,
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "statuses": dict(statuses),
+    }
 
 
 def open_loop(port: int, make_request, *, rate: float, seconds: float) -> dict:
@@ -183,8 +188,13 @@ def open_loop(port: int, make_request, *, rate: float, seconds: float) -> dict:
 
     with ThreadPoolExecutor(max_workers=32) as pool:
         list(pool.map(one, range(total)))
-    return {"requests": total, "p50": percentile(latencies, 50) * 1000, "p99": percentile(latencies, 99) * 1000,
-            "max": max(latencies) * 1000, "statuses": dict(statuses)}
+    return {
+        "requests": total,
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "max": max(latencies) * 1000,
+        "statuses": dict(statuses),
+    }
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -284,8 +294,7 @@ def _stored(env: dict) -> str:
 
 
 def row(name: str, r: dict) -> str:
-    return (f"{name:<10} {r['requests']:>8} {r['rps']:>9.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}   "
-            f"{r['statuses']}")
+    return f"{name:<10} {r['requests']:>8} {r['rps']:>9.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}   {r['statuses']}"
 
 
 def main() -> None:
@@ -308,18 +317,33 @@ def _run(env: dict, tmp: Path) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
     port = free_port()
     gunicorn = subprocess.Popen(
-        [str(BIN / "gunicorn"), "config.wsgi:application", "--workers", "2", "--bind", f"{HOST}:{port}",
-         "--log-level", "warning", *os.environ.get("BENCH_GUNICORN_ARGS", "").split()],
-        env=env, cwd=ROOT, start_new_session=True,
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"{HOST}:{port}",
+            "--log-level",
+            "warning",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         _wait_up(port, gunicorn)
         db = env.get("DATABASE_URL", "sqlite (temp file)")
         broker = env.get("CELERY_BROKER_URL", "sqla+sqlite (embedded, temp file)")
         extra = os.environ.get("BENCH_GUNICORN_ARGS", "")
-        print(f"gunicorn 2 workers {extra} on {HOST}:{port}; database {db.split('@')[-1]}; broker {broker.split('@')[-1]}")
-        print(f"closed loop: {CONCURRENCY} client threads, {SECONDS:.0f} s each; {os.cpu_count()} CPUs shared by "
-              f"server and client")
+        print(
+            f"gunicorn 2 workers {extra} on {HOST}:{port}; database {db.split('@')[-1]}; broker {broker.split('@')[-1]}"
+        )
+        print(
+            f"closed loop: {CONCURRENCY} client threads, {SECONDS:.0f} s each; {os.cpu_count()} CPUs shared by "
+            f"server and client"
+        )
         # Warm both paths (imports, first connections) before measuring.
         closed_loop(port, ceiling_request, seconds=0.5, limit=200)
         closed_loop(port, lambda i: signed_request(10_000 + i), seconds=0.5, limit=200)
@@ -333,11 +357,15 @@ def _run(env: dict, tmp: Path) -> None:
         print(f"webhook throughput = {share:.0f} % of the ceiling (target ≥ 50 %)")
 
         fixed = open_loop(port, lambda i: signed_request(20_000 + i), rate=RATE, seconds=RATE_SECONDS)
-        print(f"fixed rate {RATE:.0f} req/s for {RATE_SECONDS:.0f} s: {fixed['requests']} requests, "
-              f"p50 {fixed['p50']:.1f} ms, p99 {fixed['p99']:.1f} ms, max {fixed['max']:.1f} ms "
-              f"(target p99 < 50 ms)   {fixed['statuses']}")
-        print(f"stored: accepted deliveries, sync jobs = {_stored(env)}; messages in the broker's sync queue = "
-              f"{_queued(env.get('CELERY_BROKER_URL'))}")
+        print(
+            f"fixed rate {RATE:.0f} req/s for {RATE_SECONDS:.0f} s: {fixed['requests']} requests, "
+            f"p50 {fixed['p50']:.1f} ms, p99 {fixed['p99']:.1f} ms, max {fixed['max']:.1f} ms "
+            f"(target p99 < 50 ms)   {fixed['statuses']}"
+        )
+        print(
+            f"stored: accepted deliveries, sync jobs = {_stored(env)}; messages in the broker's sync queue = "
+            f"{_queued(env.get('CELERY_BROKER_URL'))}"
+        )
     finally:
         gunicorn.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
         try:

@@ -28,8 +28,13 @@ from syncjobs.services.manual import products_sync_request
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPES = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif",
-                 "webp": "image/webp"}
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
 THUMBNAIL_PIXELS = 240  # twice the displayed size, sharp on high-density screens
 THUMBNAIL_CACHE_SECONDS = 24 * 3600
 
@@ -51,7 +56,7 @@ def _thumbnail(blob: ImageBlob) -> tuple[bytes, str]:
             out = io.BytesIO()
             image.save(out, format="PNG", optimize=True)
         result = (out.getvalue(), "image/png")
-    except Exception:  # noqa: BLE001 - show the original rather than nothing
+    except Exception:
         logger.warning("Could not make a thumbnail of image %s", blob.sha256, exc_info=True)
         result = (content, CONTENT_TYPES.get(blob.format, "application/octet-stream"))
     cache.set(key, result, THUMBNAIL_CACHE_SECONDS)
@@ -67,12 +72,22 @@ def price_text(price) -> str:
 
 
 def image_figure(image: ProductImage):
-    figure = image_thumbnail(sha256=image.blob_id, file_name=image.file_name, size=image.blob.size,
-                             fmt=image.blob.format, width=image.blob.width, height=image.blob.height,
-                             position=image.position + 1)
+    figure = image_thumbnail(
+        sha256=image.blob_id,
+        file_name=image.file_name,
+        size=image.blob.size,
+        fmt=image.blob.format,
+        width=image.blob.width,
+        height=image.blob.height,
+        position=image.position + 1,
+    )
     shop = f"shop image #{image.presta_image_id}" if image.presta_image_id else "not in the shop yet"
-    return format_html('<div style="display:inline-block;vertical-align:top">{}<div style="font-size:11px;'
-                       'color:var(--body-quiet-color,#777);margin:-8px 0 12px">{}</div></div>', figure, shop)
+    return format_html(
+        '<div style="display:inline-block;vertical-align:top">{}<div style="font-size:11px;'
+        'color:var(--body-quiet-color,#777);margin:-8px 0 12px">{}</div></div>',
+        figure,
+        shop,
+    )
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -101,17 +116,53 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [TechnicalDataInline]
     change_form_template = "admin/catalog/product/change_form.html"
     fieldsets = (
-        (None, {"fields": ("reference", "name", "brand", "price_display", "quantity", "active", "ean13", "weight",
-                           "categories", "description")}),
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "name",
+                    "brand",
+                    "price_display",
+                    "quantity",
+                    "active",
+                    "ean13",
+                    "weight",
+                    "categories",
+                    "description",
+                )
+            },
+        ),
         ("Images (in order)", {"fields": ("gallery",)}),
-        ("Shop", {"fields": ("presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted",
-                             "deleted_at")}),
-        ("Bookkeeping", {"classes": ("collapse",), "fields": ("version", "productsup_dirty_at", "created_at",
-                                                              "updated_at")}),
+        ("Shop", {"fields": ("presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted", "deleted_at")}),
+        (
+            "Bookkeeping",
+            {"classes": ("collapse",), "fields": ("version", "productsup_dirty_at", "created_at", "updated_at")},
+        ),
     )
-    readonly_fields = ("reference", "name", "brand", "price_display", "gallery", "quantity", "active", "ean13", "weight", "categories",
-                       "description", "presta_id", "sync_status", "last_synced_at", "recent_jobs", "is_deleted",
-                       "deleted_at", "version", "productsup_dirty_at", "created_at", "updated_at")
+    readonly_fields = (
+        "reference",
+        "name",
+        "brand",
+        "price_display",
+        "gallery",
+        "quantity",
+        "active",
+        "ean13",
+        "weight",
+        "categories",
+        "description",
+        "presta_id",
+        "sync_status",
+        "last_synced_at",
+        "recent_jobs",
+        "is_deleted",
+        "deleted_at",
+        "version",
+        "productsup_dirty_at",
+        "created_at",
+        "updated_at",
+    )
 
     def has_operate_permission(self, request):
         return can_operate(request.user)
@@ -175,13 +226,24 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if len(jobs) == 1:
             job = jobs[0]
             url = reverse("admin:syncjobs_syncjob_change", args=[job.pk])
-            self.message_user(request, format_html('{} queued for {}: <a href="{}">{}</a>.',
-                                                   "Forced resync" if force else "Sync", job.reference, url,
-                                                   job.sync_id), messages.SUCCESS)
+            self.message_user(
+                request,
+                format_html(
+                    '{} queued for {}: <a href="{}">{}</a>.',
+                    "Forced resync" if force else "Sync",
+                    job.reference,
+                    url,
+                    job.sync_id,
+                ),
+                messages.SUCCESS,
+            )
         else:
             url = reverse("admin:syncjobs_syncjob_changelist") + "?source__exact=admin"
-            self.message_user(request, format_html('{} products queued (<a href="{}">see the jobs</a>).', len(jobs),
-                                                   url), messages.SUCCESS)
+            self.message_user(
+                request,
+                format_html('{} products queued (<a href="{}">see the jobs</a>).', len(jobs), url),
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Sync to shop now", permissions=["operate"])
     def sync_now(self, request, queryset):
@@ -200,8 +262,11 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return
         ids = list(queryset.values_list("pk", flat=True))
         productsup_product_changed(product_ids=ids)
-        self.message_user(request, f"{len(ids)} product{'s' if len(ids) != 1 else ''} marked for the next "
-                                   "Productsup delta batch.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{len(ids)} product{'s' if len(ids) != 1 else ''} marked for the next Productsup delta batch.",
+            messages.SUCCESS,
+        )
 
     # --- columns and fields ----------------------------------------------------------------------
 
@@ -233,7 +298,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"color:#c62828\">{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style="color:#c62828">{}</td></tr>',
             (
                 (
                     admin_change_link("syncjobs", "syncjob", job.pk, job.sync_id),
@@ -250,7 +315,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         more = reverse("admin:syncjobs_syncjob_changelist") + f"?q={obj.reference}"
         return format_html(
             '<table style="margin:0"><thead><tr><th>sync id</th><th>status</th><th>operation</th><th>source</th>'
-            '<th>created</th><th>duration</th><th>error</th></tr></thead><tbody>{}</tbody></table>'
+            "<th>created</th><th>duration</th><th>error</th></tr></thead><tbody>{}</tbody></table>"
             '<p style="margin:6px 0 0"><a href="{}">All jobs of {}</a></p>',
             rows,
             more,

@@ -13,7 +13,9 @@ from django.db.models.functions import Lower
 class Brand(models.Model):
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True, default="")
-    presta_manufacturer_id = models.PositiveIntegerField(null=True, blank=True, help_text="Manufacturer id in PrestaShop")
+    presta_manufacturer_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Manufacturer id in PrestaShop"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

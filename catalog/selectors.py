@@ -5,7 +5,9 @@ from __future__ import annotations
 from catalog.models import Product
 
 
-def product_get_by_reference(*, reference: str, for_update: bool = False, include_deleted: bool = True) -> Product | None:
+def product_get_by_reference(
+    *, reference: str, for_update: bool = False, include_deleted: bool = True
+) -> Product | None:
     qs = Product.objects.select_related("brand")
     if for_update:
         qs = qs.select_for_update(of=("self",))

@@ -41,13 +41,13 @@ class BrandInput(serializers.Serializer):
 
 
 class ImageInput(serializers.Serializer):
-    fileName = StrictCharField(max_length=255)  # noqa: N815 - the ERP's field name
+    fileName = StrictCharField(max_length=255)
     base64 = StrictCharField(trim_whitespace=False)
 
     class Meta:
         ref_name = "ProductImageInput"
 
-    def validate_fileName(self, value: str) -> str:  # noqa: N802
+    def validate_fileName(self, value: str) -> str:
         if "/" in value or "\\" in value or "\x00" in value:
             raise serializers.ValidationError("Must be a file name, not a path.")
         extension = value.rsplit(".", 1)[-1].lower() if "." in value else ""
@@ -96,7 +96,9 @@ class ProductInput(serializers.Serializer):
     quantity = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY)
     active = StrictBooleanField(required=False)
     categories = serializers.ListField(
-        child=StrictIntegerField(min_value=1, max_value=2_147_483_647), required=False, allow_null=True,
+        child=StrictIntegerField(min_value=1, max_value=2_147_483_647),
+        required=False,
+        allow_null=True,
         max_length=250,
     )
     ean13 = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=13)
@@ -218,9 +220,7 @@ def product_validate(payload: object, *, check_categories=None) -> ValidatedProd
             if unknown:
                 raise BusinessRuleError(
                     "Unknown category",
-                    details=[
-                        detail("categories", f"Category {cid} does not exist in PrestaShop.") for cid in unknown
-                    ],
+                    details=[detail("categories", f"Category {cid} does not exist in PrestaShop.") for cid in unknown],
                 )
     if "description" in data and data["description"] is None:
         data["description"] = ""
@@ -243,8 +243,14 @@ def payload_for_storage(payload: dict, images: list[DecodedImage] | None) -> dic
     stored = {k: v for k, v in payload.items() if k != "images"}
     if images is not None:
         stored["images"] = [
-            {"fileName": img.file_name, "sha256": img.sha256, "size": len(img.content), "format": img.format,
-             "width": img.width, "height": img.height}
+            {
+                "fileName": img.file_name,
+                "sha256": img.sha256,
+                "size": len(img.content),
+                "format": img.format,
+                "width": img.width,
+                "height": img.height,
+            }
             for img in images
         ]
     elif "images" in payload:

@@ -76,24 +76,57 @@ def main() -> None:
     children: list[tuple[str, list[str]]] = []
     sandbox_shop = settings.PRESTASHOP_URL == f"http://127.0.0.1:{settings.SANDBOX_PRESTASHOP_PORT}"
     if sandbox_shop:
-        children.append((
-            "sandbox-prestashop",
-            [py, "-m", "connectors.prestashop.sandbox", "--host", "127.0.0.1",
-             "--port", str(settings.SANDBOX_PRESTASHOP_PORT), "--key", settings.PRESTASHOP_API_KEY,
-             "--state-file", str(data_dir / "sandbox-prestashop.json")],
-        ))
+        children.append(
+            (
+                "sandbox-prestashop",
+                [
+                    py,
+                    "-m",
+                    "connectors.prestashop.sandbox",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.SANDBOX_PRESTASHOP_PORT),
+                    "--key",
+                    settings.PRESTASHOP_API_KEY,
+                    "--state-file",
+                    str(data_dir / "sandbox-prestashop.json"),
+                ],
+            )
+        )
     sandbox_pup = settings.PRODUCTSUP_API_URL.startswith(f"http://127.0.0.1:{settings.SANDBOX_PRODUCTSUP_PORT}")
     if sandbox_pup and settings.PRODUCTSUP_ENABLED:
-        children.append((
-            "sandbox-productsup",
-            [py, "-m", "connectors.productsup.sandbox", "--host", "127.0.0.1",
-             "--port", str(settings.SANDBOX_PRODUCTSUP_PORT),
-             "--state-file", str(data_dir / "sandbox-productsup.json")],
-        ))
+        children.append(
+            (
+                "sandbox-productsup",
+                [
+                    py,
+                    "-m",
+                    "connectors.productsup.sandbox",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.SANDBOX_PRODUCTSUP_PORT),
+                    "--state-file",
+                    str(data_dir / "sandbox-productsup.json"),
+                ],
+            )
+        )
     children += [
         ("worker", [*celery, "worker", "-l", "INFO", "--concurrency", "2", "-Q", "sync,bulk,exports"]),
-        ("beat", [*celery, "beat", "-l", "INFO", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                  "--pidfile", str(data_dir / "celerybeat.pid")]),
+        (
+            "beat",
+            [
+                *celery,
+                "beat",
+                "-l",
+                "INFO",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--pidfile",
+                str(data_dir / "celerybeat.pid"),
+            ],
+        ),
         ("web", [py, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"]),
     ]
 
@@ -109,12 +142,15 @@ def main() -> None:
         "Products Sync is running:",
         f"  API            {base}/api/  (docs: {base}/api/docs/ , {base}/api/redoc/)",
         f"  Admin          {base}/admin/",
-        f"  Sandbox shop   {settings.PRESTASHOP_URL}/  (webservice {settings.PRESTASHOP_URL}/api/)" if sandbox_shop
+        f"  Sandbox shop   {settings.PRESTASHOP_URL}/  (webservice {settings.PRESTASHOP_URL}/api/)"
+        if sandbox_shop
         else f"  PrestaShop     {settings.PRESTASHOP_URL}",
     ]
     if credentials:
         lines.append(f"  Login          username {credentials[0]!r}  password {credentials[1]!r}  (admin and API)")
-    lines.append(f"  Webhook secret {settings.GESMART_WEBHOOK_SECRET}  (dev only; set GESMART_WEBHOOK_SECRET in production)")
+    lines.append(
+        f"  Webhook secret {settings.GESMART_WEBHOOK_SECRET}  (dev only; set GESMART_WEBHOOK_SECRET in production)"
+    )
     lines.append("Ctrl-C stops everything.\n")
     print("\n".join(lines), flush=True)
 

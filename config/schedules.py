@@ -10,9 +10,17 @@ import json
 
 
 def ensure_periodic_task(
-    PeriodicTask, IntervalSchedule, CrontabSchedule, *, name: str, task: str,  # noqa: N803 - model classes
-    every_seconds: int | None = None, cron: str | None = None, kwargs: dict | None = None,
-    queue: str | None = None, description: str = "",
+    PeriodicTask,
+    IntervalSchedule,
+    CrontabSchedule,
+    *,
+    name: str,
+    task: str,
+    every_seconds: int | None = None,
+    cron: str | None = None,
+    kwargs: dict | None = None,
+    queue: str | None = None,
+    description: str = "",
 ) -> bool:
     """Create the periodic task unless one of that name exists. True when created."""
     if PeriodicTask.objects.filter(name=name).exists():
@@ -25,8 +33,12 @@ def ensure_periodic_task(
     else:
         minute, hour, day_of_month, month_of_year, day_of_week = cron.split()
         fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-            day_of_week=day_of_week, timezone="UTC",
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone="UTC",
         )
     PeriodicTask.objects.create(**fields)
     return True

@@ -99,11 +99,13 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE",
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several local processes (web, worker, beat) share the file: wait for locks instead of failing.
     # WAL lets the web server read while the worker writes; synchronous=NORMAL is safe with WAL.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -192,9 +194,7 @@ SPECTACULAR_SETTINGS = {
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://products-sync")}
 
 # --- Celery ----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str(
-    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
-)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"

@@ -95,9 +95,12 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
         for batch in by_kind.values():
             transaction.on_commit(lambda pk=batch.pk: productsup_batch_retry_task.delay(pk))
         skipped = queryset.count() - len(retryable)
-        self.message_user(request, f"Queued {len(by_kind)} retr{'y' if len(by_kind) == 1 else 'ies'}."
-                          + (f" {skipped} batch(es) skipped: only failed or discarded batches are retried." if skipped
-                             else ""), messages.SUCCESS if by_kind else messages.WARNING)
+        self.message_user(
+            request,
+            f"Queued {len(by_kind)} retr{'y' if len(by_kind) == 1 else 'ies'}."
+            + (f" {skipped} batch(es) skipped: only failed or discarded batches are retried." if skipped else ""),
+            messages.SUCCESS if by_kind else messages.WARNING,
+        )
 
     @admin.action(description="Discard selected batches that did not commit")
     def discard_batches(self, request, queryset):

@@ -42,9 +42,7 @@ def export_spec_columns() -> list[str]:
     return spec_columns(TechnicalData.objects.order_by().values_list("descrizione", flat=True).distinct())
 
 
-def export_sources(
-    *, full: bool, chunk_size: int = EXPORT_CHUNK
-) -> Iterator[tuple[int, datetime | None, RowSource]]:
+def export_sources(*, full: bool, chunk_size: int = EXPORT_CHUNK) -> Iterator[tuple[int, datetime | None, RowSource]]:
     """(product id, productsup_dirty_at, RowSource) for every product (full) or every changed one (delta).
 
     Keyset pagination by pk (no long-lived cursor, memory bounded by one chunk). The dirty timestamp
@@ -71,21 +69,38 @@ def export_sources(
             .values_list("product_id", "descrizione", "valore", "suffisso")
         ):
             specs[product_id].append((descrizione, spec_value(valore, suffisso)))
-        for (pk, reference, name, description, price, quantity, active, ean13, weight, brand, categories,
-             is_deleted, dirty_at) in chunk:
-            yield pk, dirty_at, RowSource(
-                reference=reference,
-                name=name,
-                description=description,
-                price=price,
-                quantity=quantity,
-                active=active,
-                ean13=ean13,
-                weight=weight,
-                brand=brand or "",
-                category_ids=[int(c) for c in (categories or []) if str(c).lstrip("-").isdigit()],
-                image_ids=images.get(pk, ()),
-                specs=specs.get(pk, ()),
-                is_deleted=is_deleted,
+        for (
+            pk,
+            reference,
+            name,
+            description,
+            price,
+            quantity,
+            active,
+            ean13,
+            weight,
+            brand,
+            categories,
+            is_deleted,
+            dirty_at,
+        ) in chunk:
+            yield (
+                pk,
+                dirty_at,
+                RowSource(
+                    reference=reference,
+                    name=name,
+                    description=description,
+                    price=price,
+                    quantity=quantity,
+                    active=active,
+                    ean13=ean13,
+                    weight=weight,
+                    brand=brand or "",
+                    category_ids=[int(c) for c in (categories or []) if str(c).lstrip("-").isdigit()],
+                    image_ids=images.get(pk, ()),
+                    specs=specs.get(pk, ()),
+                    is_deleted=is_deleted,
+                ),
             )
         last = ids[-1]

@@ -265,9 +265,7 @@ def productsup_export(
         return batch
 
 
-def _export_items(
-    batch: ProductsupBatch, *, full: bool, columns: list[str]
-) -> Iterator[ExportItem]:
+def _export_items(batch: ProductsupBatch, *, full: bool, columns: list[str]) -> Iterator[ExportItem]:
     """The batch's rows, streamed from the database; records the dirty mark read with each row."""
     public_url = settings.PRESTASHOP_PUBLIC_URL
     soft = settings.PRODUCTSUP_SOFT_DELETE
@@ -350,7 +348,12 @@ def _run_batch(
         cleared = _clear_dirty(batch)
     logger.info(
         "Productsup %s batch %s committed: %d rows, %d requests, %d bytes, %d marks cleared",
-        kind, batch.batch_id, batch.rows, batch.requests, batch.bytes, cleared,
+        kind,
+        batch.batch_id,
+        batch.rows,
+        batch.requests,
+        batch.bytes,
+        cleared,
     )
     return batch
 
@@ -372,8 +375,10 @@ def _clear_dirty(batch: ProductsupBatch) -> int:
     same_mark = ProductsupBatchItem.objects.filter(
         batch=batch, product_id=OuterRef("pk"), dirty_at=OuterRef("productsup_dirty_at")
     )
-    return Product.objects.filter(productsup_dirty_at__isnull=False).filter(Exists(same_mark)).update(
-        productsup_dirty_at=None
+    return (
+        Product.objects.filter(productsup_dirty_at__isnull=False)
+        .filter(Exists(same_mark))
+        .update(productsup_dirty_at=None)
     )
 
 

@@ -103,7 +103,7 @@ def pretty_json(value, *, max_height: int = 480):
     text = json.dumps(_shorten(value), indent=2, ensure_ascii=False, sort_keys=False, default=str)
     return format_html(
         '<pre class="sync-json" style="max-height:{}px;overflow:auto;white-space:pre-wrap;word-break:break-word;'
-        'background:var(--darkened-bg,#f8f8f8);border:1px solid var(--hairline-color,#ddd);padding:8px 10px;'
+        "background:var(--darkened-bg,#f8f8f8);border:1px solid var(--hairline-color,#ddd);padding:8px 10px;"
         'margin:0;border-radius:4px;font-size:12px;line-height:1.45">{}</pre>',
         max_height,
         text,
@@ -118,8 +118,16 @@ def image_url(sha256: str, *, thumb: bool = True) -> str | None:
     return f"{url}?thumb=1" if thumb else url
 
 
-def image_thumbnail(*, sha256: str, file_name: str = "", size: int | None = None, fmt: str = "",
-                    width: int | None = None, height: int | None = None, position: int | None = None):
+def image_thumbnail(
+    *,
+    sha256: str,
+    file_name: str = "",
+    size: int | None = None,
+    fmt: str = "",
+    width: int | None = None,
+    height: int | None = None,
+    position: int | None = None,
+):
     """One image as a thumbnail (served by a staff-only view, never inlined as base64) and its facts."""
     thumb, full = image_url(sha256), image_url(sha256, thumb=False)
     facts = " · ".join(
@@ -147,7 +155,7 @@ def image_thumbnail(*, sha256: str, file_name: str = "", size: int | None = None
     return format_html(
         '<figure class="sync-thumb" style="display:inline-block;margin:0 12px 12px 0;vertical-align:top;'
         'width:124px">{}<figcaption style="font-size:11px;line-height:1.35;margin-top:4px;overflow-wrap:anywhere">'
-        "<strong>{}</strong><br>{}<br><code style=\"font-size:10px\">{}…</code></figcaption></figure>",
+        '<strong>{}</strong><br>{}<br><code style="font-size:10px">{}…</code></figcaption></figure>',
         img,
         caption or "—",
         facts,
@@ -179,8 +187,17 @@ class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-    fields = ("number", "trigger_display", "outcome_badge", "started_at", "duration", "calls", "error_display",
-              "remote_display", "worker")
+    fields = (
+        "number",
+        "trigger_display",
+        "outcome_badge",
+        "started_at",
+        "duration",
+        "calls",
+        "error_display",
+        "remote_display",
+        "worker",
+    )
     readonly_fields = fields
     verbose_name = "attempt"
     verbose_name_plural = "attempts (each try, who or what started it, and what the remote system answered)"
@@ -238,8 +255,17 @@ class FailedFirstLineMixin:
 
 @admin.register(SyncJob)
 class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
-    list_display = ("sync_id", "reference", "operation", "source", "status_badge", "attempts", "started",
-                    "duration", "error_first_line")
+    list_display = (
+        "sync_id",
+        "reference",
+        "operation",
+        "source",
+        "status_badge",
+        "attempts",
+        "started",
+        "duration",
+        "error_first_line",
+    )
     list_display_links = ("sync_id",)
     list_filter = ("status", "operation", "source", ("created_at", DateFieldListFilter))
     search_fields = ("=sync_id", "reference")
@@ -252,21 +278,57 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     change_list_template = "admin/syncjobs/syncjob/change_list.html"
     change_form_template = "admin/syncjobs/syncjob/change_form.html"
     fieldsets = (
-        (None, {"fields": ("sync_id", "status_badge", "reference", "product_link", "operation", "source",
-                           "requested_by", "force")}),
+        (
+            None,
+            {
+                "fields": (
+                    "sync_id",
+                    "status_badge",
+                    "reference",
+                    "product_link",
+                    "operation",
+                    "source",
+                    "requested_by",
+                    "force",
+                )
+            },
+        ),
         ("Error", {"fields": ("error_display", "error_details_display")}),
-        ("Timing", {"fields": ("created_at", "started_at", "completed_at", "duration", "attempts",
-                               "next_retry_at")}),
-        ("Result", {"fields": ("outcome", "presta_id", "images_processed", "technical_data_processed",
-                               "warnings_display")}),
+        ("Timing", {"fields": ("created_at", "started_at", "completed_at", "duration", "attempts", "next_retry_at")}),
+        (
+            "Result",
+            {"fields": ("outcome", "presta_id", "images_processed", "technical_data_processed", "warnings_display")},
+        ),
         ("Payload as received", {"fields": ("payload_images", "payload_display")}),
         ("Related", {"fields": ("webhook_links", "productsup_links")}),
     )
-    readonly_fields = ("sync_id", "status_badge", "reference", "product_link", "operation", "source",
-                       "requested_by", "force", "created_at", "started_at", "completed_at", "duration", "attempts",
-                       "next_retry_at", "outcome", "presta_id", "images_processed", "technical_data_processed",
-                       "warnings_display", "error_display", "error_details_display", "payload_images",
-                       "payload_display", "webhook_links", "productsup_links")
+    readonly_fields = (
+        "sync_id",
+        "status_badge",
+        "reference",
+        "product_link",
+        "operation",
+        "source",
+        "requested_by",
+        "force",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "duration",
+        "attempts",
+        "next_retry_at",
+        "outcome",
+        "presta_id",
+        "images_processed",
+        "technical_data_processed",
+        "warnings_display",
+        "error_display",
+        "error_details_display",
+        "payload_images",
+        "payload_display",
+        "webhook_links",
+        "productsup_links",
+    )
 
     # Permissions: jobs are records, never edited, added or deleted by hand.
     def has_retry_permission(self, request):
@@ -308,13 +370,15 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
 
     def _report_retry(self, request, *, queued: int, total: int) -> None:
         if queued:
-            self.message_user(request, f"{queued} job{'s' if queued != 1 else ''} queued for a new attempt.",
-                              messages.SUCCESS)
+            self.message_user(
+                request, f"{queued} job{'s' if queued != 1 else ''} queued for a new attempt.", messages.SUCCESS
+            )
         skipped = total - queued
         if skipped:
             verb = "are running right now and were" if skipped != 1 else "is running right now and was"
-            self.message_user(request, f"{skipped} job{'s' if skipped != 1 else ''} {verb} not retried.",
-                              messages.WARNING)
+            self.message_user(
+                request, f"{skipped} job{'s' if skipped != 1 else ''} {verb} not retried.", messages.WARNING
+            )
         if not total:
             self.message_user(request, "No job to retry.", messages.INFO)
 
@@ -340,8 +404,9 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         queued = jobs_retry(jobs=jobs, user=request.user)
         self._report_retry(request, queued=queued, total=len(jobs))
         if len(jobs) == RETRY_FILTER_MAX:
-            self.message_user(request, f"Retried the first {RETRY_FILTER_MAX}; click again for the rest.",
-                              messages.WARNING)
+            self.message_user(
+                request, f"Retried the first {RETRY_FILTER_MAX}; click again for the rest.", messages.WARNING
+            )
         query = request.META.get("QUERY_STRING", "")
         return HttpResponseRedirect(reverse("admin:syncjobs_syncjob_changelist") + (f"?{query}" if query else ""))
 
@@ -351,8 +416,11 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     def status_badge(self, obj):
         badge = status_badge(obj.status, obj.get_status_display())
         if obj.status == SyncStatus.FAILED and obj.next_retry_at:
-            return format_html('{} <small title="next automatic retry">↻ {}</small>', badge,
-                               timezone.localtime(obj.next_retry_at).strftime("%H:%M:%S"))
+            return format_html(
+                '{} <small title="next automatic retry">↻ {}</small>',
+                badge,
+                timezone.localtime(obj.next_retry_at).strftime("%H:%M:%S"),
+            )
         return badge
 
     @admin.display(description="started", ordering="started_at")
@@ -360,8 +428,9 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         if not obj.started_at:
             return "—"
         local = timezone.localtime(obj.started_at)
-        return format_html('<span style="white-space:nowrap" title="{}">{}</span>', local.isoformat(),
-                           local.strftime("%d %b %H:%M"))
+        return format_html(
+            '<span style="white-space:nowrap" title="{}">{}</span>', local.isoformat(), local.strftime("%d %b %H:%M")
+        )
 
     @admin.display(description="duration", ordering="duration_ms")
     def duration(self, obj):
@@ -377,8 +446,10 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     def warnings_display(self, obj):
         if not obj.warnings:
             return "—"
-        return format_html("<ul style=\"margin:0;padding-left:18px\">{}</ul>",
-                           format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)))
+        return format_html(
+            '<ul style="margin:0;padding-left:18px">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)),
+        )
 
     @admin.display(description="error")
     def error_display(self, obj):
@@ -402,9 +473,17 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         for index, image in enumerate(images, start=1):
             if not isinstance(image, dict) or not image.get("sha256"):
                 continue
-            figures.append(image_thumbnail(sha256=image["sha256"], file_name=image.get("fileName", ""),
-                                           size=image.get("size"), fmt=image.get("format", ""),
-                                           width=image.get("width"), height=image.get("height"), position=index))
+            figures.append(
+                image_thumbnail(
+                    sha256=image["sha256"],
+                    file_name=image.get("fileName", ""),
+                    size=image.get("size"),
+                    fmt=image.get("format", ""),
+                    width=image.get("width"),
+                    height=image.get("height"),
+                    position=index,
+                )
+            )
         return format_html("<div>{}</div>", format_html_join("", "{}", ((f,) for f in figures))) if figures else "—"
 
     @admin.display(description="payload")
@@ -420,7 +499,8 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         if not deliveries:
             return "—"
         return format_html_join(
-            mark_safe("<br>"), "{}",
+            mark_safe("<br>"),
+            "{}",
             ((admin_change_link("webhooks", "webhookdelivery", d.pk, str(d)),) for d in deliveries),
         )
 
@@ -432,15 +512,17 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
             return "—"
         try:
             batches = list(
-                Batch.objects.filter(items__product_id=obj.product_id, started_at__gte=obj.created_at)
-                .order_by("started_at")[:5]
+                Batch.objects.filter(items__product_id=obj.product_id, started_at__gte=obj.created_at).order_by(
+                    "started_at"
+                )[:5]
             )
         except Exception:  # noqa: BLE001 - another app's schema; the page must still render
             return "—"
         if not batches:
             return "—"
         return format_html_join(
-            mark_safe("<br>"), "{}",
+            mark_safe("<br>"),
+            "{}",
             ((admin_change_link("exports", "productsupbatch", b.pk, str(b)),) for b in batches),
         )
 
@@ -480,13 +562,41 @@ def progress_bar(percent: int, status: str = ""):
 
 @admin.register(ResyncRun)
 class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "status_badge", "dry_run", "source", "requested_by", "progress", "total", "checked",
-                    "changed", "failed", "started_at", "finished_at")
+    list_display = (
+        "__str__",
+        "status_badge",
+        "dry_run",
+        "source",
+        "requested_by",
+        "progress",
+        "total",
+        "checked",
+        "changed",
+        "failed",
+        "started_at",
+        "finished_at",
+    )
     list_filter = ("status", "dry_run", "source", ("started_at", DateFieldListFilter))
     list_select_related = ("requested_by",)
     show_full_result_count = False
-    fields = ("status_badge", "dry_run", "force", "source", "requested_by", "progress", "total", "chunks_total",
-              "chunks_done", "checked", "changed", "failed", "started_at", "finished_at", "error", "report_display")
+    fields = (
+        "status_badge",
+        "dry_run",
+        "force",
+        "source",
+        "requested_by",
+        "progress",
+        "total",
+        "chunks_total",
+        "chunks_done",
+        "checked",
+        "changed",
+        "failed",
+        "started_at",
+        "finished_at",
+        "error",
+        "report_display",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -518,10 +628,12 @@ class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{running} is already running.", messages.WARNING)
             run = running
         else:
-            run = resync_request(dry_run=dry_run, user=request.user, source="admin",
-                                 force=request.POST.get("force") == "1")
-            self.message_user(request, f"{'Dry run' if dry_run else 'Full resync'} #{run.pk} started.",
-                              messages.SUCCESS)
+            run = resync_request(
+                dry_run=dry_run, user=request.user, source="admin", force=request.POST.get("force") == "1"
+            )
+            self.message_user(
+                request, f"{'Dry run' if dry_run else 'Full resync'} #{run.pk} started.", messages.SUCCESS
+            )
         return HttpResponseRedirect(reverse("admin:index") + f"?resync={run.pk}#sync-resync")
 
     def progress_view(self, request, pk: int):

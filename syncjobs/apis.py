@@ -63,7 +63,10 @@ SYNC_RESULT = inline_serializer(
     },
 )
 FORCE = OpenApiParameter(
-    "force", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
+    "force",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
     description="Push every part to the shop even if nothing changed (restores manual edits).",
 )
 ERRORS = {400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR, 413: ERROR, 415: ERROR, 422: ERROR, 429: ERROR, 502: ERROR}
@@ -132,7 +135,9 @@ class ProductSyncApi(APIView):
                     },
                 ),
             ),
-            400: ERROR, 401: ERROR, 404: ERROR,
+            400: ERROR,
+            401: ERROR,
+            404: ERROR,
         },
     )
     def get(self, request):
@@ -160,7 +165,10 @@ class ProductSyncApi(APIView):
                     },
                 ),
             ),
-            400: ERROR, 401: ERROR, 404: ERROR, 502: ERROR,
+            400: ERROR,
+            401: ERROR,
+            404: ERROR,
+            502: ERROR,
         },
     )
     def delete(self, request):
@@ -191,17 +199,31 @@ class ProductSyncBatchApi(APIView):
                     },
                 ),
             ),
-            400: ERROR, 401: ERROR, 413: ERROR, 415: ERROR, 429: ERROR,
+            400: ERROR,
+            401: ERROR,
+            413: ERROR,
+            415: ERROR,
+            429: ERROR,
         },
         examples=[
             OpenApiExample(
                 "Two products",
                 value={
                     "products": [
-                        {"operation": "create", "reference": "PROD001", "name": "Coffee Machine",
-                         "price": 1299.99, "quantity": 50},
-                        {"operation": "create", "reference": "PROD002", "name": "Coffee Grinder",
-                         "price": 199.99, "quantity": 100},
+                        {
+                            "operation": "create",
+                            "reference": "PROD001",
+                            "name": "Coffee Machine",
+                            "price": 1299.99,
+                            "quantity": 50,
+                        },
+                        {
+                            "operation": "create",
+                            "reference": "PROD002",
+                            "name": "Coffee Grinder",
+                            "price": 199.99,
+                            "quantity": 100,
+                        },
                     ]
                 },
                 request_only=True,

@@ -65,7 +65,10 @@ class SyncJob(models.Model):
     error = models.TextField(blank=True, default="")
     error_details = models.JSONField(default=list, blank=True)
     outcome = models.CharField(
-        max_length=32, blank=True, default="", help_text="created, updated, adopted, unchanged, superseded, deleted, absent"
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="created, updated, adopted, unchanged, superseded, deleted, absent",
     )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

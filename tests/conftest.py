@@ -64,8 +64,15 @@ def sandbox():
     """The sandbox Productsup (Platform and Stream APIs) as a real HTTP server on a free port."""
     from connectors.productsup.sandbox import SandboxProductsup
 
-    with SandboxProductsup(port=0, keep_rows=True, client_id="1234", client_secret="sandbox-secret", site_id=123,
-                           stream_id="1000", stream_token="sandbox-stream-token") as sb:
+    with SandboxProductsup(
+        port=0,
+        keep_rows=True,
+        client_id="1234",
+        client_secret="sandbox-secret",
+        site_id=123,
+        stream_id="1000",
+        stream_token="sandbox-stream-token",
+    ) as sb:
         yield sb
 
 

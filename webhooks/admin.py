@@ -12,7 +12,13 @@ from .models import WebhookDelivery
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "received_at", "reference", "operation", "status_code", "signature_valid", "source_ip", "sync_job",
+        "received_at",
+        "reference",
+        "operation",
+        "status_code",
+        "signature_valid",
+        "source_ip",
+        "sync_job",
     )
     list_filter = ("signature_valid", "status_code", ("received_at", admin.DateFieldListFilter))
     search_fields = ("reference", "=body_sha256", "=sync_job__sync_id", "=request_id")

@@ -52,10 +52,10 @@ class GesmartWebhookApi(APIView):
         summary="GeSmart ERP push: one product (create/update, converging) or a delete event",
         description=(
             "The `x-gesmart-signature` header is base64(HMAC-SHA256(raw body, GESMART_WEBHOOK_SECRET)), e.g. "
-            "`echo -n \"$PAYLOAD\" | openssl dgst -sha256 -hmac \"$WEBHOOK_SECRET\" -binary | base64`. "
+            '`echo -n "$PAYLOAD" | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -binary | base64`. '
             "The delivery is stored and queued; the answer comes at once and the work happens in the worker. "
             "`update` of an unknown reference creates it, `create` of a known one updates it; "
-            "`{\"operation\": \"delete\", \"reference\": \"X\"}` removes a product."
+            '`{"operation": "delete", "reference": "X"}` removes a product.'
         ),
         request=ProductInput,
         parameters=[
@@ -83,8 +83,12 @@ class GesmartWebhookApi(APIView):
                     ),
                 },
             ),
-            400: WEBHOOK_ERROR, 401: WEBHOOK_ERROR, 413: WEBHOOK_ERROR, 415: WEBHOOK_ERROR,
-            422: WEBHOOK_ERROR, 429: WEBHOOK_ERROR,
+            400: WEBHOOK_ERROR,
+            401: WEBHOOK_ERROR,
+            413: WEBHOOK_ERROR,
+            415: WEBHOOK_ERROR,
+            422: WEBHOOK_ERROR,
+            429: WEBHOOK_ERROR,
         },
         examples=[
             OpenApiExample("Product update", value=EXAMPLE_UPDATE, request_only=True),

@@ -27,7 +27,9 @@ class WebhookDelivery(models.Model):
     reference = models.CharField(max_length=64, blank=True, default="", db_index=True)
     operation = models.CharField(max_length=16, blank=True, default="")
     payload = models.JSONField(
-        null=True, blank=True, help_text="The body as received (signed deliveries only), image bytes replaced by hash and size"
+        null=True,
+        blank=True,
+        help_text="The body as received (signed deliveries only), image bytes replaced by hash and size",
     )
 
     status_code = models.PositiveSmallIntegerField(help_text="What the service answered")

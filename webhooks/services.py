@@ -167,13 +167,18 @@ def delivery_receive(
     """Handle one delivery. Returns the stored delivery and its pending job, or raises an `ApplicationError`
     / DRF exception that the API renders in the envelope (after the refused delivery has been recorded)."""
     if not signature_verify(body=body, signature=signature):
-        reason = "no webhook secret configured" if not webhook_secrets() else (
-            "missing signature" if not signature else "signature mismatch"
+        reason = (
+            "no webhook secret configured"
+            if not webhook_secrets()
+            else ("missing signature" if not signature else "signature mismatch")
         )
         log = logger.error if reason == "no webhook secret configured" else logger.warning
         log(
             "Webhook refused (%s) from %s: %d bytes, sha256 %s",
-            reason, meta.source_ip, len(body), hashlib.sha256(body).hexdigest(),
+            reason,
+            meta.source_ip,
+            len(body),
+            hashlib.sha256(body).hexdigest(),
         )
         error = WebhookSignatureError(
             details=[detail(SIGNATURE_HEADER, "The signature header is missing or does not match the body.")]
@@ -194,8 +199,12 @@ def delivery_receive(
                     reference=data.validated_data["reference"], source=SyncSource.WEBHOOK, allow_unknown=True
                 )
                 delivery = _record(
-                    meta=meta, body=body, signature_valid=True, status_code=200,
-                    payload=_audit_payload(payload), job=job,
+                    meta=meta,
+                    body=body,
+                    signature_valid=True,
+                    status_code=200,
+                    payload=_audit_payload(payload),
+                    job=job,
                 )
                 job_enqueue(job)
         else:
@@ -203,14 +212,23 @@ def delivery_receive(
             with transaction.atomic():
                 job = job_intake_product(data=product, payload=payload, source=SyncSource.WEBHOOK, converge=True)
                 delivery = _record(
-                    meta=meta, body=body, signature_valid=True, status_code=200,
-                    payload=payload_for_storage(payload, product.images), job=job,
+                    meta=meta,
+                    body=body,
+                    signature_valid=True,
+                    status_code=200,
+                    payload=payload_for_storage(payload, product.images),
+                    job=job,
                 )
                 job_enqueue(job)
     except ApplicationError as exc:
         _record(
-            meta=meta, body=body, signature_valid=True, status_code=exc.status_code,
-            payload=_audit_payload(payload), error=exc.error, details=exc.details,
+            meta=meta,
+            body=body,
+            signature_valid=True,
+            status_code=exc.status_code,
+            payload=_audit_payload(payload),
+            error=exc.error,
+            details=exc.details,
         )
         raise
     except (ParseError, ValidationError) as exc:
@@ -219,14 +237,23 @@ def delivery_receive(
         else:
             error, details = "Validation failed", flatten_errors(exc.detail)
         _record(
-            meta=meta, body=body, signature_valid=True, status_code=400,
-            payload=_audit_payload(payload), error=error, details=details,
+            meta=meta,
+            body=body,
+            signature_valid=True,
+            status_code=400,
+            payload=_audit_payload(payload),
+            error=error,
+            details=details,
         )
         raise
     except Exception as exc:
         _record(
-            meta=meta, body=body, signature_valid=True, status_code=500,
-            payload=_audit_payload(payload), error=f"Internal error: {type(exc).__name__}",
+            meta=meta,
+            body=body,
+            signature_valid=True,
+            status_code=500,
+            payload=_audit_payload(payload),
+            error=f"Internal error: {type(exc).__name__}",
         )
         raise
     logger.info("Webhook accepted: %s %s → job %s", job.operation, job.reference, job.sync_id)

@@ -87,7 +87,9 @@ def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Produc
         setattr(product, name, value)
     if "brand" in data.present or creating:
         unchanged = (
-            brand_data and product.brand_id and product.brand.name.casefold() == brand_data["name"].casefold()
+            brand_data
+            and product.brand_id
+            and product.brand.name.casefold() == brand_data["name"].casefold()
             and brand_data.get("description") in (None, product.brand.description)
         )
         if not unchanged:

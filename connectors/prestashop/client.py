@@ -174,12 +174,18 @@ class PrestaShopClient:
                     isinstance(exc, requests.exceptions.ConnectionError) and request_never_sent(exc)
                 )
                 logger.warning(
-                    "prestashop %s %s failed after %.3fs (attempt %d): %s", method, path, elapsed, attempt,
+                    "prestashop %s %s failed after %.3fs (attempt %d): %s",
+                    method,
+                    path,
+                    elapsed,
+                    attempt,
                     type(exc).__name__,
                 )
                 error = RemoteUnavailable(
                     f"PrestaShop unreachable: {type(exc).__name__}: {exc}",
-                    system=SYSTEM, method=method, url=url,
+                    system=SYSTEM,
+                    method=method,
+                    url=url,
                 )
                 if safe and attempt <= self.max_retries:
                     self._sleep(self.backoff.delay(attempt))
@@ -329,9 +335,7 @@ class PrestaShopClient:
 
     # ------------------------------------------------------------------ stock
     def stock_availables(self, product_id: int) -> list[dict]:
-        return self.list_resource(
-            "stock_availables", {"filter[id_product]": f"[{int(product_id)}]", "display": "full"}
-        )
+        return self.list_resource("stock_availables", {"filter[id_product]": f"[{int(product_id)}]", "display": "full"})
 
     def product_stock(self, product_id: int) -> dict:
         """The product's own stock row (`id_product_attribute` 0)."""
@@ -339,9 +343,7 @@ class PrestaShopClient:
         for row in rows:
             if str(row.get("id_product_attribute", "0")) in ("0", ""):
                 return row
-        raise RemoteNotFound(
-            f"PrestaShop: no stock_available row for product {product_id}", system=SYSTEM, status=404
-        )
+        raise RemoteNotFound(f"PrestaShop: no stock_available row for product {product_id}", system=SYSTEM, status=404)
 
     def set_stock(self, row: dict, quantity: int) -> dict:
         """Write `quantity` to a stock row with a full PUT (id_shop, id_product_attribute… all sent).
@@ -469,7 +471,9 @@ class PrestaShopClient:
         except ValueError:
             raise RemoteUnavailable(
                 "PrestaShop answered an image upload without an image id",
-                system=SYSTEM, status=resp.status, body=resp.content[:500].decode("utf-8", "replace"),
+                system=SYSTEM,
+                status=resp.status,
+                body=resp.content[:500].decode("utf-8", "replace"),
             )
         row.pop("content", None)  # the shop echoes the stored image base64-encoded: not needed
         return row

@@ -27,8 +27,25 @@ _EAN13 = re.compile(r"^[0-9]{0,13}$")  # Validate::isEan13
 # Letters NFKD does not decompose into ASCII (what ICU's Latin-ASCII gives for them).
 _TRANSLIT = str.maketrans(
     {
-        "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
-        "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i", "ħ": "h", "Ħ": "H", "×": "x",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "þ": "th",
+        "Þ": "TH",
+        "ð": "d",
+        "Ð": "D",
+        "ı": "i",
+        "ħ": "h",
+        "Ħ": "H",
+        "×": "x",
     }
 )
 
@@ -59,9 +76,7 @@ def adapt_name(name: str, limit: int = NAME_LIMIT, *, field: str = "name") -> tu
         warnings.append(f"{field}: characters not allowed by PrestaShop replaced by spaces")
     short = shorten(cleaned, limit)
     if short != cleaned:
-        warnings.append(
-            f"{field} shortened from {len(name)} to {len(short)} characters for PrestaShop (limit {limit})"
-        )
+        warnings.append(f"{field} shortened from {len(name)} to {len(short)} characters for PrestaShop (limit {limit})")
     return short, warnings
 
 
@@ -70,9 +85,7 @@ def str2url(text: str, limit: int = LINK_REWRITE_LIMIT) -> str:
     transliterated, anything else → `-`, runs collapsed, ends trimmed, at most `limit` characters."""
     text = unicodedata.normalize("NFKD", (text or "").translate(_TRANSLIT))
     # combining accents dropped, anything else without an ASCII form becomes a separator
-    text = "".join(
-        ch if ch.isascii() else ("" if unicodedata.combining(ch) else "-") for ch in text
-    ).lower()
+    text = "".join(ch if ch.isascii() else ("" if unicodedata.combining(ch) else "-") for ch in text).lower()
     slug = _NON_ALNUM.sub("-", text).strip("-")
     return slug[:limit].strip("-")
 

@@ -225,7 +225,9 @@ class ShopSync:
         if not st or not st.get("presta_id"):
             ids = client.find_products_by_reference(spec.reference)
             if len(ids) > 1:
-                logger.warning("prestashop: %d products with reference %r, adopting %d", len(ids), spec.reference, ids[0])
+                logger.warning(
+                    "prestashop: %d products with reference %r, adopting %d", len(ids), spec.reference, ids[0]
+                )
             if ids:
                 adopted, full = True, True
                 st = self._new_state(ids[0], client.languages())

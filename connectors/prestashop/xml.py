@@ -113,7 +113,9 @@ def element_value(el: etree._Element):
     """Python value of one element (see the module docstring for the shapes)."""
     children = [c for c in el if isinstance(c.tag, str)]
     if el.tag == "associations":
-        return {assoc.tag: [element_value(item) if len(item) else _leaf_item(item) for item in assoc] for assoc in children}
+        return {
+            assoc.tag: [element_value(item) if len(item) else _leaf_item(item) for item in assoc] for assoc in children
+        }
     if children and all(c.tag == "language" for c in children):
         return Lang({int(c.get("id")): (c.text or "") for c in children})
     if not children:

@@ -239,8 +239,8 @@ class _Client:
             }
             if status in (423, 429):
                 hint = self._wait_hint(response)
-                delay = hint if hint is not None else (self.lock_backoff if status == 423 else self.backoff).delay(
-                    attempt
+                delay = (
+                    hint if hint is not None else (self.lock_backoff if status == 423 else self.backoff).delay(attempt)
                 )
                 if waited + delay <= self.max_wait:
                     logger.info("productsup %s %s → %s, waiting %.2fs", method, url, status, delay)
@@ -360,7 +360,9 @@ class PlatformClient(_Client):
         return payload
 
     # --- processes -----------------------------------------------------------------------------
-    def trigger_process(self, action: str = "import", *, batch_id: str | None = None, action_id: int | None = None) -> str:
+    def trigger_process(
+        self, action: str = "import", *, batch_id: str | None = None, action_id: int | None = None
+    ) -> str:
         """Trigger a process on the site (1 per site per 5 minutes); returns the process id (pid)."""
         body: dict = {"action": action}
         if action_id is not None:
@@ -402,7 +404,7 @@ class PlatformClient(_Client):
         limit: int = 5000,
         offset: int = 0,
         fields: Sequence[str] | None = None,
-        filter: str | None = None,  # noqa: A002 — the API's name
+        filter: str | None = None,
         hidden: bool = False,
     ) -> list[dict]:
         params: dict = {"limit": limit, "offset": offset, "hidden": int(hidden)}

@@ -21,7 +21,7 @@ def job_enqueue(job: SyncJob, *, countdown: float | None = None) -> None:
     def send() -> None:
         try:
             sync_job_task.apply_async((job_id,), countdown=countdown)
-        except Exception:  # noqa: BLE001 - the sweeper recovers it
+        except Exception:
             logger.warning("Could not enqueue sync job %s; the sweeper will pick it up", job_id, exc_info=True)
 
     transaction.on_commit(send)

@@ -41,14 +41,21 @@ def job_intake_product(
                 elif operation == SyncOperation.CREATE and held:
                     raise ConflictError(
                         "Product already exists",
-                        details=[detail("reference", f"A product with reference {data.reference!r} already exists; "
-                                                     "use operation 'update'.")],
+                        details=[
+                            detail(
+                                "reference",
+                                f"A product with reference {data.reference!r} already exists; use operation 'update'.",
+                            )
+                        ],
                     )
                 elif operation == SyncOperation.UPDATE and not held:
                     raise NotFoundError(
                         "Product not found",
-                        details=[detail("reference", f"No product with reference {data.reference!r}; "
-                                                     "use operation 'create'.")],
+                        details=[
+                            detail(
+                                "reference", f"No product with reference {data.reference!r}; use operation 'create'."
+                            )
+                        ],
                     )
                 product = product_upsert(data=data, product=product)
                 return SyncJob.objects.create(

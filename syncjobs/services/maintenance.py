@@ -35,7 +35,7 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
     for job_id in ids:
         try:
             sync_job_task.apply_async((job_id,))
-        except Exception:  # noqa: BLE001 - broker still down; next sweep tries again
+        except Exception:
             logger.warning("Sweeper could not enqueue job %s", job_id, exc_info=True)
             break
         sent.append(job_id)

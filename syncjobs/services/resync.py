@@ -27,7 +27,9 @@ CHUNK_SIZE = 200
 REPORT_CAP = 500
 
 
-def resync_request(*, dry_run: bool = False, user=None, source: str = SyncSource.ADMIN, force: bool = False) -> ResyncRun:
+def resync_request(
+    *, dry_run: bool = False, user=None, source: str = SyncSource.ADMIN, force: bool = False
+) -> ResyncRun:
     """Record a run and enqueue it (after commit)."""
     from syncjobs.tasks import full_resync_task
 
@@ -102,7 +104,7 @@ def resync_chunk(*, run_id: int, product_ids: list[int]) -> int:
                 else:
                     changed += 1
                     entries.append({"reference": product.reference, "syncId": job.sync_id, "outcome": job.outcome})
-        except Exception as exc:  # noqa: BLE001 - one product never stops the resync
+        except Exception as exc:
             logger.exception("Resync of %s failed", product.reference)
             failed += 1
             entries.append({"reference": product.reference, "error": f"{type(exc).__name__}: {exc}"})

@@ -162,7 +162,9 @@ def _has_unknown(features: list[FeatureSpec], known: dict) -> bool:
     return False
 
 
-def product_spec(product: Product, *, manufacturer_id: int | None, feature_values: list[tuple[int, int]]) -> ProductSpec:
+def product_spec(
+    product: Product, *, manufacturer_id: int | None, feature_values: list[tuple[int, int]]
+) -> ProductSpec:
     images = [
         ImageSpec(sha256=img.blob_id, file_name=img.file_name, content=bytes(img.blob.content))
         for img in ProductImage.objects.filter(product=product).select_related("blob").order_by("position")
@@ -297,8 +299,12 @@ def _finish(work: Work) -> SyncJob:
                 job.images_processed = result.images_processed
                 job.technical_data_processed = result.features_processed
                 job.warnings = list(result.warnings)
-                job.outcome = "adopted" if result.adopted else (
-                    ("created" if not work.state.get("presta_id") else "updated") if result.changed else "unchanged"
+                job.outcome = (
+                    "adopted"
+                    if result.adopted
+                    else (
+                        ("created" if not work.state.get("presta_id") else "updated") if result.changed else "unchanged"
+                    )
                 )
                 changed = result.changed
                 if result.image_errors:
@@ -332,8 +338,11 @@ def _finish(work: Work) -> SyncJob:
         attempt.save()
         # Productsup gets what the ERP sent even when the shop copy did not change (e.g. a new `Gruppo`);
         # a scheduled resync only tells it about products it had to correct.
-        if product is not None and work.error is None and work.action != "noop" and (
-            changed or job.source != SyncSource.SCHEDULE
+        if (
+            product is not None
+            and work.error is None
+            and work.action != "noop"
+            and (changed or job.source != SyncSource.SCHEDULE)
         ):
             _notify_productsup(product.pk)
     return job

@@ -79,12 +79,21 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
                 data = product_validate(raw, check_categories=shop_unknown_categories)
                 job = job_intake_product(data=data, payload=raw, source=SyncSource.BATCH, user=user, force=force)
             except ValidationError as exc:
-                results[index] = {"reference": reference, "success": False, "error": "Validation failed",
-                                  "details": flatten_errors(exc.detail)}
+                results[index] = {
+                    "reference": reference,
+                    "success": False,
+                    "error": "Validation failed",
+                    "details": flatten_errors(exc.detail),
+                }
                 continue
             except ApplicationError as exc:
-                results[index] = {"reference": reference, "success": False, "error": exc.error,
-                                  "details": exc.details, "status": exc.status_code}
+                results[index] = {
+                    "reference": reference,
+                    "success": False,
+                    "error": exc.error,
+                    "details": exc.details,
+                    "status": exc.status_code,
+                }
                 continue
             queued.append((index, job.pk))
             yield job.pk, job.reference

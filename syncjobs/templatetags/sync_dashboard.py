@@ -67,8 +67,12 @@ def _per_day(days: int = 7) -> list[dict]:
             "day": day,
             "total": sum(counts.values()),
             "segments": [
-                {"status": s.value, "count": counts[s], "height": round(100 * counts[s] / biggest, 1),
-                 "colour": BADGE_COLOURS[s][0]}
+                {
+                    "status": s.value,
+                    "count": counts[s],
+                    "height": round(100 * counts[s] / biggest, 1),
+                    "colour": BADGE_COLOURS[s][0],
+                }
                 for s in reversed(STATUSES)
                 if counts[s]
             ],
@@ -107,8 +111,14 @@ def _productsup() -> dict | None:
     entries = []
     for label, batch in (("Last export", last), ("Last full export", last_full)):
         if batch is not None:
-            entries.append({"label": label, "batch": batch, "colour": BADGE_COLOURS.get(batch.status, ("#9e9e9e",))[0],
-                            "url": _url("admin:exports_productsupbatch_change", batch.pk)})
+            entries.append(
+                {
+                    "label": label,
+                    "batch": batch,
+                    "colour": BADGE_COLOURS.get(batch.status, ("#9e9e9e",))[0],
+                    "url": _url("admin:exports_productsupbatch_change", batch.pk),
+                }
+            )
     return {"entries": entries, "list_url": _url("admin:exports_productsupbatch_changelist")}
 
 

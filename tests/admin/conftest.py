@@ -21,8 +21,7 @@ def make_blob(color=(200, 30, 30), size=(64, 48), fmt="PNG") -> ImageBlob:
     sha = hashlib.sha256(content).hexdigest()
     blob, _ = ImageBlob.objects.get_or_create(
         sha256=sha,
-        defaults={"content": content, "size": len(content), "format": fmt.lower(), "width": size[0],
-                  "height": size[1]},
+        defaults={"content": content, "size": len(content), "format": fmt.lower(), "width": size[0], "height": size[1]},
     )
     return blob
 
@@ -33,28 +32,58 @@ def make_product(*, images: int = 2, technical: int = 2, **fields):
         blob = make_blob(color=(40 * position % 255, 120, 200 - 30 * position))
         ProductImage.objects.create(product=product, position=position, file_name=f"photo-{position}.png", blob=blob)
     for position in range(technical):
-        TechnicalData.objects.create(product=product, position=position, gruppo="Power", descrizione=f"Spec {position}",
-                                     valore=str(1000 + position), suffisso="W", print_order=position)
+        TechnicalData.objects.create(
+            product=product,
+            position=position,
+            gruppo="Power",
+            descrizione=f"Spec {position}",
+            valore=str(1000 + position),
+            suffisso="W",
+            print_order=position,
+        )
     return product
 
 
-def make_job(*, product=None, status="failed", error="PrestaShop answered 503 Service Unavailable\nmore lines",
-             attempts: int = 1, source="api", operation="update", payload=None, **fields) -> SyncJob:
+def make_job(
+    *,
+    product=None,
+    status="failed",
+    error="PrestaShop answered 503 Service Unavailable\nmore lines",
+    attempts: int = 1,
+    source="api",
+    operation="update",
+    payload=None,
+    **fields,
+) -> SyncJob:
     product = product or make_product(images=0, technical=0)
     now = timezone.now()
     job = SyncJob.objects.create(
-        reference=product.reference, product=product, operation=operation, source=source, status=status,
-        error=error if status in ("failed", "partial") else "", attempts=attempts, started_at=now - timedelta(seconds=3),
-        completed_at=now if status != "pending" else None, duration_ms=1234 if status != "pending" else None,
+        reference=product.reference,
+        product=product,
+        operation=operation,
+        source=source,
+        status=status,
+        error=error if status in ("failed", "partial") else "",
+        attempts=attempts,
+        started_at=now - timedelta(seconds=3),
+        completed_at=now if status != "pending" else None,
+        duration_ms=1234 if status != "pending" else None,
         payload=payload if payload is not None else {"reference": product.reference, "name": product.name},
         error_details=[{"status": 503, "body": "<html>down</html>"}] if status == "failed" else [],
         **fields,
     )
     for number in range(1, attempts + 1):
         SyncAttempt.objects.create(
-            job=job, number=number, trigger="request", outcome="failed" if status == "failed" else "succeeded",
-            started_at=now, finished_at=now, duration_ms=100, calls=2,
-            error=job.error, remote={"status": 503, "body": "Service Unavailable"} if status == "failed" else {},
+            job=job,
+            number=number,
+            trigger="request",
+            outcome="failed" if status == "failed" else "succeeded",
+            started_at=now,
+            finished_at=now,
+            duration_ms=100,
+            calls=2,
+            error=job.error,
+            remote={"status": 503, "body": "Service Unavailable"} if status == "failed" else {},
         )
     return job
 

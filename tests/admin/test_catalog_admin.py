@@ -77,11 +77,14 @@ def test_image_view_serves_the_bytes_and_a_thumbnail_to_staff_only(admin_client,
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
 
 
-def test_sync_now_and_force_resync_create_admin_jobs_by_that_user(operator_client, operator_user,
-                                                                  django_capture_on_commit_callbacks):
+def test_sync_now_and_force_resync_create_admin_jobs_by_that_user(
+    operator_client, operator_user, django_capture_on_commit_callbacks
+):
     product = make_product(images=0)
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         operator_client.post(CHANGELIST, {"action": "sync_now", "_selected_action": [product.pk]})
         operator_client.post(reverse("admin:catalog_product_sync", args=[product.pk]), {"mode": "force"})
     jobs = list(SyncJob.objects.filter(product=product).order_by("pk"))
@@ -107,7 +110,10 @@ def test_read_only_group_cannot_sync_products(viewer_client):
     assert "sync_now" not in html and "send_to_productsup" not in html
     detail = viewer_client.get(reverse("admin:catalog_product_change", args=[product.pk])).content.decode()
     assert 'id="sync-now"' not in detail
-    assert viewer_client.get(reverse("admin:catalog_product_image", args=[product.images.get().blob_id])).status_code == 200
+    assert (
+        viewer_client.get(reverse("admin:catalog_product_image", args=[product.images.get().blob_id])).status_code
+        == 200
+    )
     assert viewer_client.post(reverse("admin:catalog_product_sync", args=[product.pk])).status_code == 403
     assert not SyncJob.objects.filter(product=product).exists()
 
@@ -116,8 +122,10 @@ def test_product_sync_request_deletes_a_deleted_product(django_capture_on_commit
     from syncjobs.services.manual import product_sync_request
 
     product = make_product(images=0, is_deleted=True, presta_id=12)
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with (
+        mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
         job = product_sync_request(product=product, user=None, force=False)
         assert apply_async.call_count == 0  # only after commit
     assert len(callbacks) == 1 and apply_async.call_count == 1

@@ -29,8 +29,17 @@ def test_dashboard_counts_failure_rate_oldest_pending_and_last_resync(admin_clie
     SyncJob.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=3))
     old = make_job(status="failed")
     SyncJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
-    ResyncRun.objects.create(status="completed", source="schedule", total=10, chunks_total=1, chunks_done=1,
-                             checked=10, changed=2, failed=1, finished_at=timezone.now())
+    ResyncRun.objects.create(
+        status="completed",
+        source="schedule",
+        total=10,
+        chunks_total=1,
+        chunks_done=1,
+        checked=10,
+        changed=2,
+        failed=1,
+        finished_at=timezone.now(),
+    )
     response = admin_client.get(INDEX)
     assert response.status_code == 200
     html = response.content.decode()
@@ -41,7 +50,12 @@ def test_dashboard_counts_failure_rate_oldest_pending_and_last_resync(admin_clie
     assert 'id="start-full-resync"' in html
     dash = response.context["last_24h"]
     assert {b["status"]: b["count"] for b in dash["bars"]} == {
-        "pending": 1, "processing": 0, "completed": 3, "partial": 1, "failed": 1}
+        "pending": 1,
+        "processing": 0,
+        "completed": 3,
+        "partial": 1,
+        "failed": 1,
+    }
     assert {b["status"]: b["count"] for b in response.context["last_7d"]["bars"]}["failed"] == 2
 
 
@@ -56,8 +70,10 @@ def test_dashboard_query_count_does_not_grow_with_jobs(admin_client, django_asse
 
 
 def test_start_full_resync_and_poll_its_progress(operator_client, operator_user, django_capture_on_commit_callbacks):
-    with mock.patch("syncjobs.tasks.full_resync_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("syncjobs.tasks.full_resync_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = operator_client.post(reverse("admin:syncjobs_resyncrun_start"))
     run = ResyncRun.objects.get()
     assert (run.source, run.requested_by_id, run.dry_run, run.status) == ("admin", operator_user.pk, False, "running")
@@ -82,8 +98,9 @@ def test_viewers_see_the_dashboard_but_cannot_start_a_resync(viewer_client):
 
 
 def test_resync_list_and_detail(admin_client):
-    run = ResyncRun.objects.create(status="running", total=10, chunks_total=4, chunks_done=1,
-                                   report=[{"reference": "X", "changes": ["price"]}])
+    run = ResyncRun.objects.create(
+        status="running", total=10, chunks_total=4, chunks_done=1, report=[{"reference": "X", "changes": ["price"]}]
+    )
     assert admin_client.get(reverse("admin:syncjobs_resyncrun_changelist")).status_code == 200
     html = admin_client.get(reverse("admin:syncjobs_resyncrun_change", args=[run.pk])).content.decode()
     assert "25%" in html and "&quot;price&quot;" in html

@@ -69,8 +69,16 @@ def test_detail_shows_error_attempts_remote_answer_and_payload_with_thumbnails(a
     payload = {
         "reference": product.reference,
         "name": product.name,
-        "images": [{"fileName": "front.png", "sha256": blob.sha256, "size": blob.size, "format": "png",
-                    "width": 64, "height": 48}],
+        "images": [
+            {
+                "fileName": "front.png",
+                "sha256": blob.sha256,
+                "size": blob.size,
+                "format": "png",
+                "width": 64,
+                "height": 48,
+            }
+        ],
     }
     job = make_job(product=product, payload=payload, attempts=2)
     html = admin_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
@@ -98,17 +106,21 @@ def test_detail_links_the_webhook_delivery(admin_client):
     except LookupError:
         pytest.skip("webhooks app has no delivery model yet")
     job = make_job(source="webhook")
-    delivery = Delivery.objects.create(body_sha256="0" * 64, body_size=10, status_code=200, sync_job=job,
-                                       reference=job.reference, signature_valid=True)
+    delivery = Delivery.objects.create(
+        body_sha256="0" * 64, body_size=10, status_code=200, sync_job=job, reference=job.reference, signature_valid=True
+    )
     html = admin_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
     assert reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk]) in html
 
 
-def test_retry_selected_queues_a_new_admin_attempt_by_that_user(operator_client, operator_user,
-                                                                 django_capture_on_commit_callbacks):
+def test_retry_selected_queues_a_new_admin_attempt_by_that_user(
+    operator_client, operator_user, django_capture_on_commit_callbacks
+):
     job = make_job(status="failed")
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = operator_client.post(CHANGELIST, {"action": "retry_selected", "_selected_action": [job.pk]})
     assert response.status_code == 302
     job.refresh_from_db()
@@ -122,8 +134,10 @@ def test_retry_button_on_the_detail_page(operator_client, django_capture_on_comm
     job = make_job(status="failed")
     detail = operator_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
     assert 'id="retry-job"' in detail
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = operator_client.post(reverse("admin:syncjobs_syncjob_retry", args=[job.pk]))
     assert response.status_code == 302
     assert apply_async.call_count == 1
@@ -134,8 +148,10 @@ def test_retry_all_failed_in_the_filter(operator_client, django_capture_on_commi
     api_failed = make_job(status="failed", source="api")
     done = make_job(status="completed", source="webhook")
     url = reverse("admin:syncjobs_syncjob_retry_failed") + "?source__exact=webhook"
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = operator_client.post(url)
     assert response.status_code == 302 and response["Location"].endswith("?source__exact=webhook")
     retried = sorted(call.args[0][0] for call in apply_async.call_args_list)
@@ -172,7 +188,9 @@ def test_read_only_group_can_look_but_not_retry(viewer_client):
 def test_jobs_cannot_be_added_edited_or_deleted(admin_client):
     job = make_job()
     assert admin_client.get(reverse("admin:syncjobs_syncjob_add")).status_code == 403
-    assert admin_client.post(reverse("admin:syncjobs_syncjob_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:syncjobs_syncjob_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
+    )
     assert SyncJob.objects.filter(pk=job.pk).exists()
 
 

@@ -23,8 +23,15 @@ CHROMIUM = "/usr/bin/chromium"
 # tree clean; otherwise they go to a temporary directory (the pages are still captured).
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "staff-pass-123"
-LAUNCH_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
@@ -81,43 +88,101 @@ def _history():
     """A realistic day of syncing: mostly completed, a few failed or partial, one waiting."""
     from catalog.models import Brand
 
-    coffee = make_product(images=3, technical=4, reference="PROD001", name="Professional Coffee Machine",
-                          presta_id=101, last_sync_status="failed", price="1299.99", quantity=50,
-                          brand=Brand.objects.create(name="CoffeePro", presta_manufacturer_id=7),
-                          description="High-end espresso machine", categories=[5, 12], ean13="4006381333931")
-    grinder = make_product(images=1, technical=2, reference="PROD002", name="Burr Coffee Grinder",
-                           presta_id=102, last_sync_status="completed")
-    kettle = make_product(images=2, technical=1, reference="PROD003", name="Gooseneck Kettle", presta_id=103,
-                          last_sync_status="partial")
+    coffee = make_product(
+        images=3,
+        technical=4,
+        reference="PROD001",
+        name="Professional Coffee Machine",
+        presta_id=101,
+        last_sync_status="failed",
+        price="1299.99",
+        quantity=50,
+        brand=Brand.objects.create(name="CoffeePro", presta_manufacturer_id=7),
+        description="High-end espresso machine",
+        categories=[5, 12],
+        ean13="4006381333931",
+    )
+    grinder = make_product(
+        images=1,
+        technical=2,
+        reference="PROD002",
+        name="Burr Coffee Grinder",
+        presta_id=102,
+        last_sync_status="completed",
+    )
+    kettle = make_product(
+        images=2, technical=1, reference="PROD003", name="Gooseneck Kettle", presta_id=103, last_sync_status="partial"
+    )
     jobs = []
     for index in range(8):
         jobs.append(make_job(product=grinder if index % 2 else kettle, status="completed", source="api"))
-    jobs.append(make_job(product=kettle, status="partial", source="webhook", attempts=1,
-                         error="Image 2 (side.png) was refused by the shop: Image format not recognized"))
+    jobs.append(
+        make_job(
+            product=kettle,
+            status="partial",
+            source="webhook",
+            attempts=1,
+            error="Image 2 (side.png) was refused by the shop: Image format not recognized",
+        )
+    )
     jobs.append(make_job(product=grinder, status="pending", source="webhook", attempts=0))
     images = [
-        {"fileName": image.file_name, "sha256": image.blob_id, "size": image.blob.size, "format": image.blob.format,
-         "width": image.blob.width, "height": image.blob.height}
+        {
+            "fileName": image.file_name,
+            "sha256": image.blob_id,
+            "size": image.blob.size,
+            "format": image.blob.format,
+            "width": image.blob.width,
+            "height": image.blob.height,
+        }
         for image in coffee.images.select_related("blob").order_by("position")
     ]
     failed = make_job(
-        product=coffee, status="failed", source="webhook", operation="update", attempts=3,
+        product=coffee,
+        status="failed",
+        source="webhook",
+        operation="update",
+        attempts=3,
         error="PrestaShop 503 on PUT /api/products/101: Service Unavailable (shop in maintenance mode)\n"
-              "<html><body><h1>503 Service Unavailable</h1></body></html>",
-        payload={"operation": "update", "reference": "PROD001", "name": "Professional Coffee Machine",
-                 "description": "High-end espresso machine", "price": 1299.99, "quantity": 50, "active": True,
-                 "categories": [5, 12], "brand": {"name": "CoffeePro"}, "images": images,
-                 "technical_data": [{"Gruppo": "Power", "Descrizione": "Power", "Valore": "1500",
-                                     "Suffisso": "W", "PrintOrder": 1}]},
+        "<html><body><h1>503 Service Unavailable</h1></body></html>",
+        payload={
+            "operation": "update",
+            "reference": "PROD001",
+            "name": "Professional Coffee Machine",
+            "description": "High-end espresso machine",
+            "price": 1299.99,
+            "quantity": 50,
+            "active": True,
+            "categories": [5, 12],
+            "brand": {"name": "CoffeePro"},
+            "images": images,
+            "technical_data": [
+                {"Gruppo": "Power", "Descrizione": "Power", "Valore": "1500", "Suffisso": "W", "PrintOrder": 1}
+            ],
+        },
     )
-    make_job(product=grinder, status="failed", source="api", attempts=8,
-             error="Could not connect to PrestaShop: connection refused (http://shop.example/api/products)")
+    make_job(
+        product=grinder,
+        status="failed",
+        source="api",
+        attempts=8,
+        error="Could not connect to PrestaShop: connection refused (http://shop.example/api/products)",
+    )
     from syncjobs.models import ResyncRun, SyncJob
 
     SyncJob.objects.filter(pk__in=[j.pk for j in jobs[:4]]).update(created_at=timezone.now() - timedelta(days=2))
     SyncJob.objects.filter(pk__in=[j.pk for j in jobs[4:6]]).update(created_at=timezone.now() - timedelta(days=5))
-    ResyncRun.objects.create(status="completed", source="schedule", total=3, chunks_total=1, chunks_done=1,
-                             checked=3, changed=1, failed=0, finished_at=timezone.now())
+    ResyncRun.objects.create(
+        status="completed",
+        source="schedule",
+        total=3,
+        chunks_total=1,
+        chunks_done=1,
+        checked=3,
+        changed=1,
+        failed=0,
+        finished_at=timezone.now(),
+    )
     return coffee, failed
 
 
@@ -132,7 +197,9 @@ def test_staff_find_a_failed_job_read_its_error_and_see_a_product(page, live_ser
     page.goto(f"{live_server.url}/admin/syncjobs/syncjob/")
     assert page.locator("#result_list .sync-badge-completed").count() == 8
     screenshot(page, "jobs-list.png")
-    overflow = page.evaluate("() => { const r = document.querySelector('.results'); return r.scrollWidth - r.clientWidth; }")
+    overflow = page.evaluate(
+        "() => { const r = document.querySelector('.results'); return r.scrollWidth - r.clientWidth; }"
+    )
     assert overflow <= 0, "every column fits a 1280-pixel screen"
     page.locator("#changelist-filter a", has_text="Failed").first.click()
     page.wait_for_url("**status__exact=failed**")

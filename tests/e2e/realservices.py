@@ -26,7 +26,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-__all__ = ["fixture_real_broker", "fixture_realservices", "fixture_sandbox", "fixture_workers", "wait_for", "WorkerPool"]
+__all__ = [
+    "fixture_real_broker",
+    "fixture_realservices",
+    "fixture_sandbox",
+    "fixture_workers",
+    "wait_for",
+    "WorkerPool",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -184,7 +191,8 @@ class WorkerPool:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if not k.startswith(("DJANGO_", "CELERY_", "PRESTASHOP_", "PRODUCTSUP_", "SYNC_", "PYTEST_"))
         }
         env.update(
@@ -215,11 +223,27 @@ class WorkerPool:
         handle = log.open("wb")
         process = subprocess.Popen(
             [
-                str(CELERY), "-A", "config", "worker", "-n", f"{name}@%h", "-Q", "sync,bulk,exports",
-                "--pool=prefork", f"--concurrency={concurrency}", "-l", "INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                str(CELERY),
+                "-A",
+                "config",
+                "worker",
+                "-n",
+                f"{name}@%h",
+                "-Q",
+                "sync,bulk,exports",
+                "--pool=prefork",
+                f"--concurrency={concurrency}",
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
             ],
-            cwd=ROOT, env=self.env(**env), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env(**env),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         handle.close()
         worker = Worker(name=name, process=process, log=log)

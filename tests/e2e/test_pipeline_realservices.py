@@ -41,7 +41,9 @@ FINAL = (SyncStatus.COMPLETED, SyncStatus.PARTIAL)
 def deliver(payload: dict, *, body: bytes | None = None) -> dict:
     body = body if body is not None else json.dumps(payload).encode()
     response = Client().post(
-        WEBHOOK_URL, data=body, content_type="application/json",
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
         HTTP_X_GESMART_SIGNATURE=sign(body, WEBHOOK_SECRET),
     )
     assert response.status_code == 200, response.content
@@ -96,13 +98,18 @@ def test_webhook_storm_while_shop_down_then_up(workers, sandbox):
     sandbox.down = True
 
     references = [f"STORM-{i:02d}" for i in range(20)]
-    sync_ids = [deliver(webhook_payload(reference=ref, name=f"Storm {ref}", quantity=i))["syncId"]
-                for i, ref in enumerate(references)]
+    sync_ids = [
+        deliver(webhook_payload(reference=ref, name=f"Storm {ref}", quantity=i))["syncId"]
+        for i, ref in enumerate(references)
+    ]
     ids = _job_ids(sync_ids)
 
     # The shop refuses everything: jobs are tried, fail, and wait for their retry; nothing reaches the shop.
-    wait_for(lambda: SyncJob.objects.filter(pk__in=ids, attempts__gte=1).count() >= 10, timeout=30,
-             what="jobs to be tried while the shop is down")
+    wait_for(
+        lambda: SyncJob.objects.filter(pk__in=ids, attempts__gte=1).count() >= 10,
+        timeout=30,
+        what="jobs to be tried while the shop is down",
+    )
     assert not SyncJob.objects.filter(pk__in=ids, status__in=FINAL).exists()
     assert all(not shop_products(sandbox, ref) for ref in references)
 
@@ -146,9 +153,9 @@ def test_same_delivery_three_times_and_racing_updates_on_two_workers(workers, sa
     # Runs of one reference never overlapped, whichever worker took them.
     for reference in ("DUP-1", "RACE-1"):
         attempts = list(
-            SyncAttempt.objects.filter(job__reference=reference).order_by("started_at").values_list(
-                "started_at", "finished_at"
-            )
+            SyncAttempt.objects.filter(job__reference=reference)
+            .order_by("started_at")
+            .values_list("started_at", "finished_at")
         )
         for (_, finished), (started, _) in zip(attempts, attempts[1:], strict=False):
             assert finished <= started, f"two runs of {reference} overlapped"
@@ -203,7 +210,8 @@ def test_sweeper_restores_jobs_lost_by_the_broker(workers, sandbox, realservices
 def _wait_mid_job(job_id: int, *, what: str):
     wait_for(
         lambda: SyncJob.objects.filter(pk=job_id, status=SyncStatus.PROCESSING).exists(),
-        timeout=30, what=f"the job to be running ({what})",
+        timeout=30,
+        what=f"the job to be running ({what})",
     )
     time.sleep(0.5)  # inside a (slow) shop call
 

@@ -60,7 +60,12 @@ def make_product(
         [("Potenza", "1500", "W"), ("Colore", "blu", "")] if specs is None else specs
     ):
         TechnicalData.objects.create(
-            product=product, position=position, gruppo="Dati", descrizione=descrizione, valore=valore,
-            suffisso=suffisso, print_order=position,
+            product=product,
+            position=position,
+            gruppo="Dati",
+            descrizione=descrizione,
+            valore=valore,
+            suffisso=suffisso,
+            print_order=position,
         )
     return product

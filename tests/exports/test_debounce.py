@@ -35,7 +35,9 @@ def flush_settings(settings):
     return settings
 
 
-def test_changed_marks_and_schedules_one_flush_after_commit(flush_settings, enqueued, django_capture_on_commit_callbacks):
+def test_changed_marks_and_schedules_one_flush_after_commit(
+    flush_settings, enqueued, django_capture_on_commit_callbacks
+):
     a, b = make_product("A"), make_product("B")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         productsup_product_changed(product_ids=[a.pk])

@@ -27,8 +27,9 @@ def received(sandbox, transport):
 def test_rows_arrive_with_the_right_columns_after_a_sync(productsup, settings, transport):
     settings.PRODUCTSUP_TRANSPORT = transport
     a = make_product("DRILL-1", price="1299.990000", quantity=3)
-    b = make_product("DRILL-2", quantity=0, active=False, image_ids=[7], specs=[("Colore", "rosso", "")],
-                     brand=None, weight=None)
+    b = make_product(
+        "DRILL-2", quantity=0, active=False, image_ids=[7], specs=[("Colore", "rosso", "")], brand=None, weight=None
+    )
 
     batch = delta_after_change([a, b])
 

@@ -69,8 +69,15 @@ def test_update_keeps_absent_fields_and_clears_empty_lists(api_client, sandbox_s
         ),
     )
     response = api_client.post_json(
-        URL, {"operation": "update", "reference": "PROD001", "name": "Coffee Machine v2", "price": 999,
-              "quantity": 3, "images": []},
+        URL,
+        {
+            "operation": "update",
+            "reference": "PROD001",
+            "name": "Coffee Machine v2",
+            "price": 999,
+            "quantity": 3,
+            "images": [],
+        },
     )
 
     assert response.status_code == 200, response.content
@@ -268,8 +275,10 @@ def test_images_arrive_in_order_with_their_bytes_and_only_changes_are_sent(api_c
     shop_images = sandbox_shop.product_by_reference("PROD001")["images"]
     sent = [hashlib.sha256(base64.b64decode(i["base64"])).hexdigest() for i in images]
     assert [img["sha256"] for img in shop_images] == sent
-    assert shop_images[0]["cover"] and shop_images[0]["id"] == sandbox_shop.product_by_reference("PROD001")[
-        "id_default_image"]
+    assert (
+        shop_images[0]["cover"]
+        and shop_images[0]["id"] == sandbox_shop.product_by_reference("PROD001")["id_default_image"]
+    )
     kept_ids = [img["id"] for img in shop_images[:2]]
 
     replaced = [*images[:2], image_item("new.jpg", "JPEG", color=(1, 2, 3))]

@@ -57,19 +57,33 @@ CASES_400 = [
     ("brand not an object", {"brand": "CoffeePro"}, "brand"),
     ("too many images", {"images": _images(11)}, "images"),
     ("image without fileName", {"images": [{"base64": image_b64()}]}, "images[0].fileName"),
-    ("image bad extension", {"images": [image_item(), {"fileName": "a.bmp", "base64": image_b64()}]},
-     "images[1].fileName"),
-    ("image base64 invalid", {"images": [image_item(), image_item("b.png"), {"fileName": "c.png", "base64": "@@@"}]},
-     "images[2].base64"),
+    (
+        "image bad extension",
+        {"images": [image_item(), {"fileName": "a.bmp", "base64": image_b64()}]},
+        "images[1].fileName",
+    ),
+    (
+        "image base64 invalid",
+        {"images": [image_item(), image_item("b.png"), {"fileName": "c.png", "base64": "@@@"}]},
+        "images[2].base64",
+    ),
     ("image base64 missing", {"images": [{"fileName": "a.png"}]}, "images[0].base64"),
     ("too many technical data", {"technical_data": _tech(101)}, "technical_data"),
-    ("technical datum without Valore",
-     {"technical_data": _tech(5) + [{"Gruppo": "G", "Descrizione": "Power"}]}, "technical_data[5].Valore"),
-    ("technical datum Valore not a string",
-     {"technical_data": [{"Gruppo": "G", "Descrizione": "Power", "Valore": 1500}]}, "technical_data[0].Valore"),
-    ("technical datum PrintOrder not int",
-     {"technical_data": [{"Gruppo": "G", "Descrizione": "P", "Valore": "1", "PrintOrder": "a"}]},
-     "technical_data[0].PrintOrder"),
+    (
+        "technical datum without Valore",
+        {"technical_data": _tech(5) + [{"Gruppo": "G", "Descrizione": "Power"}]},
+        "technical_data[5].Valore",
+    ),
+    (
+        "technical datum Valore not a string",
+        {"technical_data": [{"Gruppo": "G", "Descrizione": "Power", "Valore": 1500}]},
+        "technical_data[0].Valore",
+    ),
+    (
+        "technical datum PrintOrder not int",
+        {"technical_data": [{"Gruppo": "G", "Descrizione": "P", "Valore": "1", "PrintOrder": "a"}]},
+        "technical_data[0].PrintOrder",
+    ),
 ]
 
 
@@ -107,10 +121,16 @@ def test_image_over_10_mb_decoded_is_400_on_its_base64(api_client, sandbox_shop)
 
 CASES_422 = [
     ("unknown category", {"categories": [5, 999]}, "categories"),
-    ("bytes are not an image", {"images": [{"fileName": "a.png", "base64": base64.b64encode(b"hello").decode()}]},
-     "images[0].base64"),
-    ("PNG bytes named .jpg", {"images": [image_item(), {"fileName": "photo.jpg", "base64": image_b64("PNG")}]},
-     "images[1].base64"),
+    (
+        "bytes are not an image",
+        {"images": [{"fileName": "a.png", "base64": base64.b64encode(b"hello").decode()}]},
+        "images[0].base64",
+    ),
+    (
+        "PNG bytes named .jpg",
+        {"images": [image_item(), {"fileName": "photo.jpg", "base64": image_b64("PNG")}]},
+        "images[1].base64",
+    ),
 ]
 
 

@@ -95,8 +95,14 @@ def test_sweeper_re_enqueues_lost_jobs(two_products, sandbox_shop, monkeypatch):
     monkeypatch.setattr(tasks.sync_job_task, "apply_async", lambda args, **kw: sent.append(args[0]))
     old = timezone.now() - timedelta(hours=1)
     lost = SyncJob.objects.create(reference="R1", product=two_products[0], operation="update", source="webhook")
-    overdue = SyncJob.objects.create(reference="R2", product=two_products[1], operation="update", source="webhook",
-                                     status="failed", next_retry_at=old)
+    overdue = SyncJob.objects.create(
+        reference="R2",
+        product=two_products[1],
+        operation="update",
+        source="webhook",
+        status="failed",
+        next_retry_at=old,
+    )
     fresh = SyncJob.objects.create(reference="R2", product=two_products[1], operation="update", source="webhook")
     SyncJob.objects.filter(pk__in=[lost.pk, overdue.pk]).update(updated_at=old)
 
@@ -109,10 +115,12 @@ def test_prune_keeps_recent_and_failed_jobs_longer(two_products, settings):
     settings.SYNC_RETENTION_DAYS = 30
     settings.SYNC_FAILED_RETENTION_DAYS = 180
     product = two_products[0]
-    old_done = SyncJob.objects.create(reference="R1", product=product, operation="update", source="api",
-                                      status="completed")
-    old_failed = SyncJob.objects.create(reference="R1", product=product, operation="update", source="api",
-                                        status="failed")
+    old_done = SyncJob.objects.create(
+        reference="R1", product=product, operation="update", source="api", status="completed"
+    )
+    old_failed = SyncJob.objects.create(
+        reference="R1", product=product, operation="update", source="api", status="failed"
+    )
     SyncJob.objects.filter(pk__in=[old_done.pk, old_failed.pk]).update(updated_at=timezone.now() - timedelta(days=40))
 
     jobs_prune()

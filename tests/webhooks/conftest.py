@@ -15,8 +15,16 @@ def _webhook_settings(settings, sandbox_shop):
 
 
 class WebhookClient(Client):
-    def deliver(self, payload=None, *, body: bytes | None = None, secret: str | None = SECRET,
-                signature: str | None = None, content_type: str = "application/json", **extra):
+    def deliver(
+        self,
+        payload=None,
+        *,
+        body: bytes | None = None,
+        secret: str | None = SECRET,
+        signature: str | None = None,
+        content_type: str = "application/json",
+        **extra,
+    ):
         if body is None:
             body = webhook_body(payload)
         headers = dict(extra)

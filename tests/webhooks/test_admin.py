@@ -11,14 +11,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client, django_user_model, settings):
     # Tests run with DEBUG off and no collectstatic: no manifest to look names up in.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     admin = django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-password-123")
     client.force_login(admin)
     return client
 
 
-def test_deliveries_are_listed_filtered_and_searched_read_only(staff_client, webhook_client, django_assert_max_num_queries):
+def test_deliveries_are_listed_filtered_and_searched_read_only(
+    staff_client, webhook_client, django_assert_max_num_queries
+):
     for i in range(5):
         webhook_client.deliver(webhook_payload(reference=f"ADM{i}"))
     webhook_client.deliver(webhook_payload(reference="BAD"), signature="nope")

@@ -177,7 +177,9 @@ def test_json_with_charset_is_accepted(webhook_client):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("body", [b"{not json", b" ", b'{"price": NaN}', b"\xff\xfe"], ids=["broken", "blank", "nan", "bytes"])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b" ", b'{"price": NaN}', b"\xff\xfe"], ids=["broken", "blank", "nan", "bytes"]
+)
 def test_body_that_is_not_json_is_400(webhook_client, body):
     response = webhook_client.deliver(body=body)
 

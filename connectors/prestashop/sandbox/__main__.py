@@ -17,8 +17,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-max-bytes", type=int, default=DEFAULT_IMAGE_MAX_BYTES)
     parser.add_argument("--state-file", default=None, help="JSON file: loaded at start, saved after each write")
     args = parser.parse_args(argv)
-    shop = SandboxPrestaShop(host=args.host, port=args.port, api_key=args.key, latency_ms=args.latency_ms,
-                             image_max_bytes=args.image_max_bytes, state_file=args.state_file)
+    shop = SandboxPrestaShop(
+        host=args.host,
+        port=args.port,
+        api_key=args.key,
+        latency_ms=args.latency_ms,
+        image_max_bytes=args.image_max_bytes,
+        state_file=args.state_file,
+    )
     shop.start()
     print(f"Sandbox PrestaShop at {shop.url} (webservice {shop.ws_url}, key {shop.api_key})", flush=True)
     try:

@@ -114,10 +114,18 @@ VALIDATORS = {
     "isString": lambda v: isinstance(v, str),
     "isCleanHtml": lambda v: not _EVENT_ATTR.search(v) and not _DANGEROUS_HTML.search(v),
     "isProductVisibility": lambda v: bool(re.match(r"^both|catalog|search|none$", v, re.I)),
-    "isDateFormat": lambda v: bool(re.fullmatch(
-        r"([0-9]{4})-((0?[0-9])|(1[0-2]))-((0?[0-9])|([1-2][0-9])|(3[01]))( [0-9]{2}:[0-9]{2}:[0-9]{2})?", v)),
-    "isDate": lambda v: bool(re.fullmatch(r"([0-9]{4})-((?:0?[0-9])|(?:1[0-2]))-((?:0?[0-9])|(?:[1-2][0-9])|(?:3[01]))"
-                                          r"( [0-9]{2}:[0-9]{2}:[0-9]{2})?", v)),
+    "isDateFormat": lambda v: bool(
+        re.fullmatch(
+            r"([0-9]{4})-((0?[0-9])|(1[0-2]))-((0?[0-9])|([1-2][0-9])|(3[01]))( [0-9]{2}:[0-9]{2}:[0-9]{2})?", v
+        )
+    ),
+    "isDate": lambda v: bool(
+        re.fullmatch(
+            r"([0-9]{4})-((?:0?[0-9])|(?:1[0-2]))-((?:0?[0-9])|(?:[1-2][0-9])|(?:3[01]))"
+            r"( [0-9]{2}:[0-9]{2}:[0-9]{2})?",
+            v,
+        )
+    ),
     "isLanguageIsoCode": lambda v: bool(re.fullmatch(r"[a-zA-Z]{2,3}", v)),
     "isLanguageCode": lambda v: bool(re.fullmatch(r"[a-zA-Z]{2}(-[a-zA-Z]{2})?", v)),
     "isLocale": lambda v: bool(re.fullmatch(r"[a-z]{2}-[A-Z]{2}", v)),
@@ -127,8 +135,22 @@ VALIDATORS = {
 
 # ---------------------------------------------------------------------------------------------- Tools::str2url
 
-_ASCII_EXTRA = {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D",
-                "ł": "l", "Ł": "L", "þ": "th", "ð": "d", "ı": "i"}
+_ASCII_EXTRA = {
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "AE",
+    "ø": "o",
+    "Ø": "O",
+    "œ": "oe",
+    "Œ": "OE",
+    "đ": "d",
+    "Đ": "D",
+    "ł": "l",
+    "Ł": "L",
+    "þ": "th",
+    "ð": "d",
+    "ı": "i",
+}
 
 
 def to_ascii(text: str) -> str:
@@ -141,8 +163,11 @@ def to_ascii(text: str) -> str:
 def str2url(text: str) -> str:
     """Tools::str2url with PS_ALLOW_ACCENTED_CHARS_URL off (the default)."""
     out = to_ascii(text.strip().lower())
-    out = "".join(c for c in out if (c.isascii() and (c.isalnum() or c in " \t\n\r\x0b\x0c':/[]-"))
-                  or (not c.isascii() and c.isalpha()))
+    out = "".join(
+        c
+        for c in out
+        if (c.isascii() and (c.isalnum() or c in " \t\n\r\x0b\x0c':/[]-")) or (not c.isascii() and c.isalpha())
+    )
     out = re.sub(r"[\s':/\[\]\-]+", " ", out)
     return out.replace(" ", "-").replace("/", "-")
 

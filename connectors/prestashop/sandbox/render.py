@@ -30,8 +30,10 @@ def _attrs(attrs: dict) -> str:
 def _xml_field(field, indent: str) -> str:
     name, value, attrs, lang = field
     if lang is not None:
-        inner = "".join(f'<language id="{lid}"' + (f' xlink:href="{href}"' if href else "") + f">{cdata(text)}</language>"
-                        for lid, href, text in lang)
+        inner = "".join(
+            f'<language id="{lid}"' + (f' xlink:href="{href}"' if href else "") + f">{cdata(text)}</language>"
+            for lid, href, text in lang
+        )
         return f"{indent}<{name}{_attrs(attrs)}>{inner}</{name}>\n"
     return f"{indent}<{name}{_attrs(attrs)}>{cdata(value)}</{name}>\n"
 

@@ -90,8 +90,9 @@ _PRODUCT_FIELDS = [
     Field("additional_delivery_times", "int", validate="isUnsignedId"),
     Field("delivery_in_stock", lang=True, validate="isGenericName", size=255),
     Field("delivery_out_stock", lang=True, validate="isGenericName", size=255),
-    Field("product_type", validate="isGenericName", values=("standard", "pack", "virtual", "combinations", ""),
-          default=""),
+    Field(
+        "product_type", validate="isGenericName", values=("standard", "pack", "virtual", "combinations", ""), default=""
+    ),
     Field("id_category_default", "int", validate="isUnsignedId"),
     Field("id_tax_rules_group", "int", validate="isUnsignedId"),
     Field("on_sale", "bool", validate="isBool"),
@@ -136,7 +137,10 @@ _PRODUCT_FIELDS = [
 ]
 
 PRODUCT = Resource(
-    "products", "product", "Product", _PRODUCT_FIELDS,
+    "products",
+    "product",
+    "Product",
+    _PRODUCT_FIELDS,
     ws={
         "id_manufacturer": WsField(xlink="manufacturers"),
         "id_supplier": WsField(xlink="suppliers"),
@@ -144,8 +148,9 @@ PRODUCT = Resource(
         "new": WsField(),
         "cache_default_attribute": WsField(),
         "id_default_image": WsField(xlink="images/products", getter="cover", setter="cover"),
-        "id_default_combination": WsField(xlink="combinations", getter="default_combination",
-                                          setter="default_combination"),
+        "id_default_combination": WsField(
+            xlink="combinations", getter="default_combination", setter="default_combination"
+        ),
         "id_tax_rules_group": WsField(xlink="tax_rule_groups"),
         "position_in_category": WsField(getter="position_in_category", setter="position_in_category"),
         "manufacturer_name": WsField(getter="manufacturer_name", setter=False),
@@ -157,22 +162,30 @@ PRODUCT = Resource(
         "images": Association("image", settable=False),
         "combinations": Association("combination", settable=False),
         "product_option_values": Association("product_option_value", settable=False),
-        "product_features": Association("product_feature", (("id", None), ("id_feature_value",
-                                                                          "product_feature_values"))),
+        "product_features": Association(
+            "product_feature", (("id", None), ("id_feature_value", "product_feature_values"))
+        ),
         "tags": Association("tag", settable=False),
-        "stock_availables": Association("stock_available", (("id", None), ("id_product_attribute", None)),
-                                        settable=False, read_only_attr=False),
+        "stock_availables": Association(
+            "stock_available", (("id", None), ("id_product_attribute", None)), settable=False, read_only_attr=False
+        ),
         "attachments": Association("attachment", api="attachments", settable=False),
         "accessories": Association("product", (("id", "products"),), api="products", settable=False),
-        "product_bundle": Association("product", (("id", None), ("id_product_attribute", None),
-                                                  ("quantity", None)), api="products", settable=False),
+        "product_bundle": Association(
+            "product",
+            (("id", None), ("id_product_attribute", None), ("quantity", None)),
+            api="products",
+            settable=False,
+        ),
     },
     description="The products",
     properties=("new", "quantity"),
 )
 
 STOCK_AVAILABLE = Resource(
-    "stock_availables", "stock_available", "StockAvailable",
+    "stock_availables",
+    "stock_available",
+    "StockAvailable",
     [
         Field("id_product", "int", validate="isUnsignedId", required=True),
         Field("id_product_attribute", "int", validate="isUnsignedId", required=True),
@@ -194,7 +207,9 @@ STOCK_AVAILABLE = Resource(
 )
 
 MANUFACTURER = Resource(
-    "manufacturers", "manufacturer", "Manufacturer",
+    "manufacturers",
+    "manufacturer",
+    "Manufacturer",
     [
         Field("name", validate="isCatalogName", required=True, size=64),
         Field("active", "bool"),
@@ -207,13 +222,14 @@ MANUFACTURER = Resource(
         Field("meta_keywords", lang=True, validate="isGenericName"),
     ],
     ws={"active": WsField(), "link_rewrite": WsField(getter="manufacturer_link", setter=False)},
-    associations={"addresses": Association("address", (("id", "addresses"),), settable=False,
-                                           read_only_attr=True)},
+    associations={"addresses": Association("address", (("id", "addresses"),), settable=False, read_only_attr=True)},
     description="The product brands",
 )
 
 FEATURE = Resource(
-    "product_features", "product_feature", "Feature",
+    "product_features",
+    "product_feature",
+    "Feature",
     [
         Field("position", "int", validate="isInt"),
         Field("name", lang=True, validate="isGenericName", required=True, size=128),
@@ -222,7 +238,9 @@ FEATURE = Resource(
 )
 
 FEATURE_VALUE = Resource(
-    "product_feature_values", "product_feature_value", "FeatureValue",
+    "product_feature_values",
+    "product_feature_value",
+    "FeatureValue",
     [
         Field("id_feature", "int", validate="isUnsignedId", required=True),
         Field("custom", "bool", validate="isBool"),
@@ -233,7 +251,9 @@ FEATURE_VALUE = Resource(
 )
 
 CATEGORY = Resource(
-    "categories", "category", "Category",
+    "categories",
+    "category",
+    "Category",
     [
         Field("nleft", "int", validate="isUnsignedInt"),
         Field("nright", "int", validate="isUnsignedInt"),
@@ -267,7 +287,9 @@ CATEGORY = Resource(
 )
 
 LANGUAGE = Resource(
-    "languages", "language", "Language",
+    "languages",
+    "language",
+    "Language",
     [
         Field("name", validate="isGenericName", required=True, size=32),
         Field("iso_code", validate="isLanguageIsoCode", required=True, size=2),
@@ -281,8 +303,9 @@ LANGUAGE = Resource(
     description="Shop languages",
 )
 
-RESOURCES: dict[str, Resource] = {r.api: r for r in (CATEGORY, LANGUAGE, MANUFACTURER, FEATURE_VALUE, FEATURE,
-                                                     PRODUCT, STOCK_AVAILABLE)}
+RESOURCES: dict[str, Resource] = {
+    r.api: r for r in (CATEGORY, LANGUAGE, MANUFACTURER, FEATURE_VALUE, FEATURE, PRODUCT, STOCK_AVAILABLE)
+}
 
 # `GET /api/` lists every resource of the real shop the key may use; the sandbox's key has the ones it emulates
 # plus images. Descriptions are PrestaShop's (WebserviceRequest::getResources).
@@ -299,16 +322,74 @@ API_INDEX = [
 
 # Every resource name of PrestaShop 8.2 (for "did you mean" on an unknown resource).
 ALL_RESOURCE_NAMES = [
-    "addresses", "attachments", "carriers", "carts", "cart_rules", "categories", "combinations", "configurations",
-    "contacts", "countries", "currencies", "customers", "customer_threads", "customer_messages", "deliveries",
-    "groups", "guests", "images", "image_types", "languages", "manufacturers", "messages", "order_carriers",
-    "order_cart_rules", "order_details", "order_histories", "order_invoices", "orders", "order_payments",
-    "order_states", "order_slip", "price_ranges", "product_customization_fields", "product_features",
-    "product_feature_values", "product_options", "product_option_values", "products", "states", "stores",
-    "suppliers", "tags", "translated_configurations", "weight_ranges", "zones", "employees", "search",
-    "content_management_system", "shops", "shop_groups", "taxes", "stock_movements", "stock_movement_reasons",
-    "warehouses", "stocks", "stock_availables", "warehouse_product_locations", "supply_orders",
-    "supply_order_details", "supply_order_states", "supply_order_histories", "supply_order_receipt_histories",
-    "product_suppliers", "tax_rules", "tax_rule_groups", "specific_prices", "specific_price_rules",
-    "shop_urls", "product_customization_fields", "customizations",
+    "addresses",
+    "attachments",
+    "carriers",
+    "carts",
+    "cart_rules",
+    "categories",
+    "combinations",
+    "configurations",
+    "contacts",
+    "countries",
+    "currencies",
+    "customers",
+    "customer_threads",
+    "customer_messages",
+    "deliveries",
+    "groups",
+    "guests",
+    "images",
+    "image_types",
+    "languages",
+    "manufacturers",
+    "messages",
+    "order_carriers",
+    "order_cart_rules",
+    "order_details",
+    "order_histories",
+    "order_invoices",
+    "orders",
+    "order_payments",
+    "order_states",
+    "order_slip",
+    "price_ranges",
+    "product_customization_fields",
+    "product_features",
+    "product_feature_values",
+    "product_options",
+    "product_option_values",
+    "products",
+    "states",
+    "stores",
+    "suppliers",
+    "tags",
+    "translated_configurations",
+    "weight_ranges",
+    "zones",
+    "employees",
+    "search",
+    "content_management_system",
+    "shops",
+    "shop_groups",
+    "taxes",
+    "stock_movements",
+    "stock_movement_reasons",
+    "warehouses",
+    "stocks",
+    "stock_availables",
+    "warehouse_product_locations",
+    "supply_orders",
+    "supply_order_details",
+    "supply_order_states",
+    "supply_order_histories",
+    "supply_order_receipt_histories",
+    "product_suppliers",
+    "tax_rules",
+    "tax_rule_groups",
+    "specific_prices",
+    "specific_price_rules",
+    "shop_urls",
+    "product_customization_fields",
+    "customizations",
 ]

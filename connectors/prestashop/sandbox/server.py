@@ -40,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _Server
 
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+    def log_message(self, format, *args):
         return
 
     def _body(self) -> bytes | None:
@@ -90,9 +90,15 @@ class _Handler(BaseHTTPRequestHandler):
 class SandboxPrestaShop:
     """An in-process PrestaShop 8.2 webservice emulator on a real socket."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = DEFAULT_API_KEY,
-                 latency_ms: float = 0, image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
-                 state_file: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
+        latency_ms: float = 0,
+        image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
+        state_file: str | Path | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.api_key = api_key
         self.latency_ms = latency_ms
@@ -116,8 +122,9 @@ class SandboxPrestaShop:
         self._server = _Server((self.host, self.port), _Handler)
         self._server.shop = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sandbox-prestashop", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-prestashop", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -158,14 +165,23 @@ class SandboxPrestaShop:
             self.store.delete_product(pid)
         self._save()
 
-    def edit_product_by_hand(self, pid: int, *, name: str | None = None, price=None, reference: str | None = None,
-                             active: bool | None = None, quantity: int | None = None, lang: int | None = None) -> None:
+    def edit_product_by_hand(
+        self,
+        pid: int,
+        *,
+        name: str | None = None,
+        price=None,
+        reference: str | None = None,
+        active: bool | None = None,
+        quantity: int | None = None,
+        lang: int | None = None,
+    ) -> None:
         """A shop employee edits the product in the back office (drift tests). `name` goes to every language
         unless `lang` is given."""
         with self.store.lock:
             record = self.store.tables["products"][pid]
             if name is not None:
-                for lid in ([lang] if lang else list(record["name"])):
+                for lid in [lang] if lang else list(record["name"]):
                     record["name"][lid] = name
                     record["link_rewrite"][lid] = str2url(name)
             if price is not None:
@@ -215,11 +231,17 @@ class SandboxPrestaShop:
         if latency:
             time.sleep(latency / 1000)
         if failure is not None:
-            return Response(failure[0], failure[1].encode("utf-8"),
-                            {"Content-Type": "text/html; charset=utf-8"} if failure[1] else {})
+            return Response(
+                failure[0],
+                failure[1].encode("utf-8"),
+                {"Content-Type": "text/html; charset=utf-8"} if failure[1] else {},
+            )
         if self.down:
-            return Response(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>",
-                            {"Content-Type": "text/html; charset=utf-8"})
+            return Response(
+                503,
+                b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
         query_pairs = parse_qsl(query, keep_blank_values=True)
         params = parse_params(query_pairs)
         key = None
@@ -234,11 +256,19 @@ class SandboxPrestaShop:
         elif "ws_key" in params:
             key = params["ws_key"] if isinstance(params["ws_key"], str) else ""
         if key is None:
-            return Response(401, b"401 Unauthorized", {"WWW-Authenticate": (
-                'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the '
-                'login. No password required."'), "Content-Type": "text/html; charset=UTF-8"})
+            return Response(
+                401,
+                b"401 Unauthorized",
+                {
+                    "WWW-Authenticate": (
+                        'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the '
+                        'login. No password required."'
+                    ),
+                    "Content-Type": "text/html; charset=UTF-8",
+                },
+            )
         method = params.get("ps_method", method) if isinstance(params.get("ps_method"), str) else method
-        segments = path[len("/api/"):].split("/") if path.startswith("/api/") else [""]
+        segments = path[len("/api/") :].split("/") if path.startswith("/api/") else [""]
         lowered = {k.lower(): v for k, v in headers.items()}
         lowered["x-sandbox-key"] = key
         response = self.webservice.handle(method, segments, params, lowered, body, self.ws_url)
@@ -272,16 +302,20 @@ class SandboxPrestaShop:
             values = {vid: r["value"].get(1, "") for vid, r in self.store.tables["product_feature_values"].items()}
         for p in self.store.products():
             cats = ", ".join(f"{c} {esc(categories.get(c, '?'))}" for c in p["categories"])
-            feats = "<br>".join(f"{esc(features.get(f, str(f)))}: {esc(values.get(v, str(v)))}"
-                                for f, v in p["features"])
+            feats = "<br>".join(
+                f"{esc(features.get(f, str(f)))}: {esc(values.get(v, str(v)))}" for f, v in p["features"]
+            )
             thumbs = " ".join(
                 f'<a href="{self.image_url(i["id"])}"><img src="{self.image_url(i["id"])}" height="60" '
                 f'alt="image {i["id"]}" title="image {i["id"]}{" (cover)" if i["cover"] else ""}"></a>'
-                for i in p["images"] if i["served"])
+                for i in p["images"]
+                if i["served"]
+            )
             rows.append(
                 f"<tr><td>{p['id']}</td><td>{esc(p['reference'])}</td><td>{esc(p['name'].get(1, ''))}</td>"
                 f"<td>{p['price']:.2f}</td><td>{p['quantity']}</td><td>{'yes' if p['active'] else 'no'}</td>"
-                f"<td>{cats}</td><td>{esc(p['manufacturer_name'])}</td><td>{feats}</td><td>{thumbs}</td></tr>")
+                f"<td>{cats}</td><td>{esc(p['manufacturer_name'])}</td><td>{feats}</td><td>{thumbs}</td></tr>"
+            )
         counts = self.store.counts()
         body = "\n".join(rows) or '<tr><td colspan="10">No products yet.</td></tr>'
         return f"""<!doctype html>
@@ -290,8 +324,8 @@ class SandboxPrestaShop:
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}th{{background:#eee}}</style>
 </head><body>
 <h1>Sandbox PrestaShop</h1>
-<p>Webservice: <code>{esc(self.ws_url)}</code> (key as HTTP Basic user). {counts['products']} products,
-{counts['manufacturers']} manufacturers, {counts['product_features']} features, {counts['images']} images.</p>
+<p>Webservice: <code>{esc(self.ws_url)}</code> (key as HTTP Basic user). {counts["products"]} products,
+{counts["manufacturers"]} manufacturers, {counts["product_features"]} features, {counts["images"]} images.</p>
 <table><thead><tr><th>id</th><th>reference</th><th>name</th><th>price</th><th>quantity</th><th>active</th>
 <th>categories</th><th>manufacturer</th><th>features</th><th>images</th></tr></thead>
 <tbody>

@@ -24,12 +24,24 @@ SHOP_ID = 1
 DEFAULT_LANG = 1
 
 _CATEGORY_NAMES = [
-    ("Electronics", "Elettronica"), ("Home appliances", "Elettrodomestici"), ("Kitchen", "Cucina"),
-    ("Coffee machines", "Macchine da caffè"), ("Small appliances", "Piccoli elettrodomestici"),
-    ("Cleaning", "Pulizia"), ("Heating", "Riscaldamento"), ("Air conditioning", "Climatizzazione"),
-    ("Lighting", "Illuminazione"), ("Garden", "Giardino"), ("Tools", "Utensili"), ("Audio", "Audio"),
-    ("TV & Video", "TV e video"), ("Computers", "Computer"), ("Phones", "Telefonia"),
-    ("Personal care", "Cura della persona"), ("Accessories", "Accessori"), ("Spare parts", "Ricambi"),
+    ("Electronics", "Elettronica"),
+    ("Home appliances", "Elettrodomestici"),
+    ("Kitchen", "Cucina"),
+    ("Coffee machines", "Macchine da caffè"),
+    ("Small appliances", "Piccoli elettrodomestici"),
+    ("Cleaning", "Pulizia"),
+    ("Heating", "Riscaldamento"),
+    ("Air conditioning", "Climatizzazione"),
+    ("Lighting", "Illuminazione"),
+    ("Garden", "Giardino"),
+    ("Tools", "Utensili"),
+    ("Audio", "Audio"),
+    ("TV & Video", "TV e video"),
+    ("Computers", "Computer"),
+    ("Phones", "Telefonia"),
+    ("Personal care", "Cura della persona"),
+    ("Accessories", "Accessori"),
+    ("Spare parts", "Ricambi"),
 ]
 
 
@@ -80,23 +92,56 @@ class Store:
 
     def seed(self) -> None:
         stamp = now()
-        self.insert("languages", {"name": "English (English)", "iso_code": "en", "locale": "en-US",
-                                  "language_code": "en-us", "active": "1", "is_rtl": "0",
-                                  "date_format_lite": "m/d/Y", "date_format_full": "m/d/Y H:i:s"})
-        self.insert("languages", {"name": "Italiano (Italian)", "iso_code": "it", "locale": "it-IT",
-                                  "language_code": "it-it", "active": "1", "is_rtl": "0",
-                                  "date_format_lite": "d/m/Y", "date_format_full": "d/m/Y H:i:s"})
+        self.insert(
+            "languages",
+            {
+                "name": "English (English)",
+                "iso_code": "en",
+                "locale": "en-US",
+                "language_code": "en-us",
+                "active": "1",
+                "is_rtl": "0",
+                "date_format_lite": "m/d/Y",
+                "date_format_full": "m/d/Y H:i:s",
+            },
+        )
+        self.insert(
+            "languages",
+            {
+                "name": "Italiano (Italian)",
+                "iso_code": "it",
+                "locale": "it-IT",
+                "language_code": "it-it",
+                "active": "1",
+                "is_rtl": "0",
+                "date_format_lite": "d/m/Y",
+                "date_format_full": "d/m/Y H:i:s",
+            },
+        )
         cats = [(1, 0, 0, "1", ("Root", "Root")), (2, 1, 1, "0", ("Home", "Home"))]
         cats += [(i + 3, 2, 2, "0", names) for i, names in enumerate(_CATEGORY_NAMES)]
         for position, (cid, parent, depth, is_root, names) in enumerate(cats):
-            self.insert("categories", {
-                "id_parent": str(parent), "level_depth": str(depth), "active": "1", "id_shop_default": "1",
-                "is_root_category": is_root, "position": str(max(position - 2, 0)), "date_add": stamp,
-                "date_upd": stamp, "name": {1: names[0], 2: names[1]},
-                "link_rewrite": {1: str2url(names[0]), 2: str2url(names[1])},
-                "description": {1: "", 2: ""}, "additional_description": {1: "", 2: ""},
-                "meta_title": {1: "", 2: ""}, "meta_description": {1: "", 2: ""}, "meta_keywords": {1: "", 2: ""},
-            }, record_id=cid)
+            self.insert(
+                "categories",
+                {
+                    "id_parent": str(parent),
+                    "level_depth": str(depth),
+                    "active": "1",
+                    "id_shop_default": "1",
+                    "is_root_category": is_root,
+                    "position": str(max(position - 2, 0)),
+                    "date_add": stamp,
+                    "date_upd": stamp,
+                    "name": {1: names[0], 2: names[1]},
+                    "link_rewrite": {1: str2url(names[0]), 2: str2url(names[1])},
+                    "description": {1: "", 2: ""},
+                    "additional_description": {1: "", 2: ""},
+                    "meta_title": {1: "", 2: ""},
+                    "meta_description": {1: "", 2: ""},
+                    "meta_keywords": {1: "", 2: ""},
+                },
+                record_id=cid,
+            )
 
     def language_ids(self) -> list[int]:
         return sorted(self.tables["languages"])
@@ -177,21 +222,38 @@ class Store:
                 "available_for_order": record["available_for_order"] == "1",
                 "show_price": record["show_price"] == "1",
                 "id_category_default": int(record["id_category_default"]),
-                "categories": [c for c in sorted(self.product_categories.get(pid, []))
-                               if self.category_exists_in_shop(c)],
+                "categories": [
+                    c for c in sorted(self.product_categories.get(pid, [])) if self.category_exists_in_shop(c)
+                ],
                 "linked_category_ids": list(self.product_categories.get(pid, [])),
                 "id_manufacturer": int(record["id_manufacturer"]),
                 "manufacturer_name": self.manufacturer_name(int(record["id_manufacturer"])),
                 "features": list(self.product_features.get(pid, [])),
-                "images": [{"id": i["id"], "position": i["position"], "cover": i["cover"], "bytes": i["original"],
-                            "sha256": i["sha256"], "filename": i["filename"], "served": i["served"]}
-                           for i in self.product_images(pid)],
+                "images": [
+                    {
+                        "id": i["id"],
+                        "position": i["position"],
+                        "cover": i["cover"],
+                        "bytes": i["original"],
+                        "sha256": i["sha256"],
+                        "filename": i["filename"],
+                        "served": i["served"],
+                    }
+                    for i in self.product_images(pid)
+                ],
                 "id_default_image": self.cover_id(pid),
                 "quantity": self.quantity(pid),
-                "stock": [{"id": int(r["id"]), "id_product_attribute": int(r["id_product_attribute"]),
-                           "id_shop": int(r["id_shop"]), "quantity": int(r["quantity"]),
-                           "depends_on_stock": r["depends_on_stock"] == "1", "out_of_stock": int(r["out_of_stock"])}
-                          for r in stock],
+                "stock": [
+                    {
+                        "id": int(r["id"]),
+                        "id_product_attribute": int(r["id_product_attribute"]),
+                        "id_shop": int(r["id_shop"]),
+                        "quantity": int(r["quantity"]),
+                        "depends_on_stock": r["depends_on_stock"] == "1",
+                        "out_of_stock": int(r["out_of_stock"]),
+                    }
+                    for r in stock
+                ],
                 "record": copy.deepcopy(record),
             }
 
@@ -215,16 +277,21 @@ class Store:
     def manufacturers_named(self, name: str) -> list[dict]:
         """Manufacturers whose name equals `name` under the shop's collation (case/accents ignored)."""
         with self.lock:
-            return [{"id": mid, "name": r["name"], "active": r["active"] == "1"}
-                    for mid, r in sorted(self.tables["manufacturers"].items()) if collate(r["name"]) == collate(name)]
+            return [
+                {"id": mid, "name": r["name"], "active": r["active"] == "1"}
+                for mid, r in sorted(self.tables["manufacturers"].items())
+                if collate(r["name"]) == collate(name)
+            ]
 
     def feature_named(self, name: str, lang: int = DEFAULT_LANG) -> dict | None:
         with self.lock:
             for fid, r in sorted(self.tables["product_features"].items()):
                 if r["name"].get(lang, "") == name:
-                    values = [{"id": vid, "value": dict(v["value"]), "custom": v["custom"] == "1"}
-                              for vid, v in sorted(self.tables["product_feature_values"].items())
-                              if v["id_feature"] == str(fid)]
+                    values = [
+                        {"id": vid, "value": dict(v["value"]), "custom": v["custom"] == "1"}
+                        for vid, v in sorted(self.tables["product_feature_values"].items())
+                        if v["id_feature"] == str(fid)
+                    ]
                     return {"id": fid, "name": dict(r["name"]), "values": values}
         return None
 
@@ -247,9 +314,14 @@ class Store:
                 "product_categories": {str(k): v for k, v in self.product_categories.items()},
                 "category_products": {str(k): v for k, v in self.category_products.items()},
                 "product_features": {str(k): v for k, v in self.product_features.items()},
-                "images": {str(i): {**img, "original": base64.b64encode(img["original"]).decode(),
-                                    "served": base64.b64encode(img["served"]).decode() if img["served"] else None}
-                           for i, img in self.images.items()},
+                "images": {
+                    str(i): {
+                        **img,
+                        "original": base64.b64encode(img["original"]).decode(),
+                        "served": base64.b64encode(img["served"]).decode() if img["served"] else None,
+                    }
+                    for i, img in self.images.items()
+                },
                 "next_image_id": self.next_image_id,
             }
 
@@ -258,15 +330,21 @@ class Store:
             return {k: ({int(lk): lv for lk, lv in v.items()} if isinstance(v, dict) else v) for k, v in record.items()}
 
         with self.lock:
-            self.tables = {api: {int(i): lang_keys(r) for i, r in data["tables"].get(api, {}).items()}
-                           for api in RESOURCES}
+            self.tables = {
+                api: {int(i): lang_keys(r) for i, r in data["tables"].get(api, {}).items()} for api in RESOURCES
+            }
             self.next_ids = {api: int(data["next_ids"].get(api, 1)) for api in RESOURCES}
             self.product_categories = {int(k): v for k, v in data["product_categories"].items()}
             self.category_products = {int(k): v for k, v in data["category_products"].items()}
             self.product_features = {int(k): [tuple(x) for x in v] for k, v in data["product_features"].items()}
-            self.images = {int(i): {**img, "original": base64.b64decode(img["original"]),
-                                    "served": base64.b64decode(img["served"]) if img["served"] else None}
-                           for i, img in data["images"].items()}
+            self.images = {
+                int(i): {
+                    **img,
+                    "original": base64.b64decode(img["original"]),
+                    "served": base64.b64decode(img["served"]) if img["served"] else None,
+                }
+                for i, img in data["images"].items()
+            }
             self.next_image_id = int(data["next_image_id"])
 
     def save(self, path: Path) -> None:

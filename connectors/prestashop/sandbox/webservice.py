@@ -38,11 +38,22 @@ from .store import DEFAULT_LANG, SHOP_ID, Store, now
 
 PS_VERSION = "8.2.0"
 PHP_SRC = "/var/www/html/classes"
-REALM = ('Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login. '
-         'No password required."')
+REALM = (
+    'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login. '
+    'No password required."'
+)
 IMAGE_EXTENSIONS = ("gif", "jpg", "jpeg", "jpe", "png", "webp")
-IMAGE_MIME_SUPPORTED = ("image/gif", "image/jpg", "image/jpeg", "image/pjpeg", "image/png", "image/x-png",
-                        "image/webp", "image/svg+xml", "image/svg")
+IMAGE_MIME_SUPPORTED = (
+    "image/gif",
+    "image/jpg",
+    "image/jpeg",
+    "image/pjpeg",
+    "image/png",
+    "image/x-png",
+    "image/webp",
+    "image/svg+xml",
+    "image/svg",
+)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 
@@ -115,8 +126,9 @@ class Webservice:
 
     # ================================================================================================ entry
 
-    def handle(self, method: str, segments: list[str], params: dict, headers: dict, body: bytes | None,
-               ws_url: str) -> Response:
+    def handle(
+        self, method: str, segments: list[str], params: dict, headers: dict, body: bytes | None, ws_url: str
+    ) -> Response:
         ctx = Ctx(self, method, segments, params, headers, body, ws_url)
         try:
             ctx.run()
@@ -146,8 +158,16 @@ def parse_params(query: list[tuple[str, str]]) -> dict:
 class Ctx:
     """One request: WebserviceRequest's state (errors, status, objects, output)."""
 
-    def __init__(self, ws: Webservice, method: str, segments: list[str], params: dict, headers: dict,
-                 body: bytes | None, ws_url: str) -> None:
+    def __init__(
+        self,
+        ws: Webservice,
+        method: str,
+        segments: list[str],
+        params: dict,
+        headers: dict,
+        body: bytes | None,
+        ws_url: str,
+    ) -> None:
         self.ws, self.store = ws, ws.store
         self.method, self.segments, self.params, self.headers = method, segments, params, headers
         self.body, self.ws_url = body, ws_url
@@ -158,8 +178,13 @@ class Ctx:
         self.authenticated = False
         self.output_enabled = True
         self.wrote = False
-        fmt = headers.get("io-format") or headers.get("output-format") or params.get("output_format") \
-            or params.get("io_format") or "XML"
+        fmt = (
+            headers.get("io-format")
+            or headers.get("output-format")
+            or params.get("output_format")
+            or params.get("io_format")
+            or "XML"
+        )
         self.json = fmt == "JSON"
         self.extra_headers: dict[str, str] = {}
         self.started = time.monotonic()
@@ -181,8 +206,11 @@ class Ctx:
         self.fail(status, message, code)
 
     def response(self) -> Response:
-        headers = {"Access-Time": str(int(time.time())), "X-Powered-By": "PrestaShop Webservice",
-                   "Execution-Time": f"{time.monotonic() - self.started:.3f}".rstrip("0").rstrip(".") or "0"}
+        headers = {
+            "Access-Time": str(int(time.time())),
+            "X-Powered-By": "PrestaShop Webservice",
+            "Execution-Time": f"{time.monotonic() - self.started:.3f}".rstrip("0").rstrip(".") or "0",
+        }
         if self.authenticated:
             headers["PSWS-Version"] = PS_VERSION
         headers.update(self.extra_headers)
@@ -214,8 +242,13 @@ class Ctx:
             return
         known = {name for name, _d, _s in API_INDEX}
         if resource not in ALL_RESOURCE_NAMES:
-            self.did_you_mean(400, f'Resource of type "{resource}" does not exists', resource,
-                              list(dict.fromkeys(ALL_RESOURCE_NAMES)), 27)
+            self.did_you_mean(
+                400,
+                f'Resource of type "{resource}" does not exists',
+                resource,
+                list(dict.fromkeys(ALL_RESOURCE_NAMES)),
+                27,
+            )
         if resource not in known:
             self.fail(401, f'Resource of type "{resource}" is not allowed with this authentication key', 26)
         if resource == "images":
@@ -258,8 +291,10 @@ class Ctx:
             attrs = f'xlink:href="{self.ws_url}{name}" ' + " ".join(f'{k}="{v}"' for k, v in allowed.items())
             out += f"<{name} {attrs}>\n<description {attrs}>{description}</description>\n"
             if not specific:
-                out += (f'<schema xlink:href="{self.ws_url}{name}?schema=blank" type="blank"/>\n'
-                        f'<schema xlink:href="{self.ws_url}{name}?schema=synopsis" type="synopsis"/>\n')
+                out += (
+                    f'<schema xlink:href="{self.ws_url}{name}?schema=blank" type="blank"/>\n'
+                    f'<schema xlink:href="{self.ws_url}{name}?schema=synopsis" type="synopsis"/>\n'
+                )
             out += f"</{name}>\n"
         out += "</api>\n"
         return render.xml_document(out)
@@ -294,8 +329,12 @@ class Ctx:
         if display == "full" or display == "minimum":
             return display
         if not isinstance(display, str) or not re.fullmatch(r"\[.*\]", display):
-            self.fail(400, "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'. "
-                      "These are available: " + ", ".join(res.order), 36)
+            self.fail(
+                400,
+                "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'. "
+                "These are available: " + ", ".join(res.order),
+                36,
+            )
         parts, depth, current = [], 0, ""
         for ch in display[1:-1]:
             if ch == "," and depth == 0:
@@ -311,13 +350,16 @@ class Ctx:
         for part in parts:
             name = part.split("[", 1)[0].strip()
             if "[" in part:
-                sub = part[part.index("[") + 1:part.rindex("]")]
+                sub = part[part.index("[") + 1 : part.rindex("]")]
                 if name in res.associations:
                     selected[name] = [s.strip() for s in sub.split(",")]
                     continue
             if name not in res.order or name in res.hidden:
-                self.fail(400, f'Unable to display this field "{name}". However, these are available: '
-                          + ", ".join(res.order), 35)
+                self.fail(
+                    400,
+                    f'Unable to display this field "{name}". However, these are available: ' + ", ".join(res.order),
+                    35,
+                )
             selected[name] = None
         return selected
 
@@ -339,9 +381,13 @@ class Ctx:
         schema = self.params.get("schema")
         if schema is not None:
             if schema not in ("blank", "synopsis"):
-                self.fail(400, "Please select a schema of type 'synopsis' to get the whole schema informations "
-                          "(which fields are required, which kind of content...) or 'blank' to get an empty schema "
-                          "to fill before using POST request", 28)
+                self.fail(
+                    400,
+                    "Please select a schema of type 'synopsis' to get the whole schema informations "
+                    "(which fields are required, which kind of content...) or 'blank' to get an empty schema "
+                    "to fill before using POST request",
+                    28,
+                )
             self.output = render.xml_document(render.xml_entity(self.schema_entity(res, schema, langs)))
             return
         ids = self.filtered_ids(res, langs)
@@ -386,8 +432,11 @@ class Ctx:
                     raise WsError
                 ws = res.ws.get(name)
                 if ws is not None and (ws.getter is not None or ws.has_getter_key):
-                    self.error(400, f'The field "{name}" is dynamic. It is not possible to filter GET query with '
-                               'this field.', 34)
+                    self.error(
+                        400,
+                        f'The field "{name}" is dynamic. It is not possible to filter GET query with this field.',
+                        34,
+                    )
                     raise WsError
                 if name not in res.defs and name != "id":
                     self.fail(500, f"Unknown column 'main.{name}' in 'where clause'", 0)
@@ -403,19 +452,25 @@ class Ctx:
             # manageFilters() returned false and getFilteredObjectList() reads $filters['sql_join'] etc. on it:
             # four PHP warnings, the last one sets the status to 500 (what clients see for a bad filter).
             for line in range(1333, 1337):
-                self.errors.append(php_warning("Trying to access array offset on value of type bool",
-                                               "webservice/WebserviceRequest.php", line))
+                self.errors.append(
+                    php_warning(
+                        "Trying to access array offset on value of type bool", "webservice/WebserviceRequest.php", line
+                    )
+                )
             self.status = 500
             raise
         table = self.store.tables[res.api]
-        ids = [rid for rid, record in table.items()
-               if all(self.match(res, record, n, v, lang, langs) for n, v, lang in conditions)]
+        ids = [
+            rid
+            for rid, record in table.items()
+            if all(self.match(res, record, n, v, lang, langs) for n, v, lang in conditions)
+        ]
         ids.sort()
         for name, desc in reversed(order):
             ids.sort(key=lambda rid, n=name: self.sort_value(res, table[rid], n), reverse=desc)
         if limit is not None:
             parts = [php_int(p) for p in str(limit).split(",")]
-            ids = ids[:parts[0]] if len(parts) == 1 else ids[parts[0]:parts[0] + parts[1]]
+            ids = ids[: parts[0]] if len(parts) == 1 else ids[parts[0] : parts[0] + parts[1]]
         return ids
 
     def sort_keys(self, res: Resource, available: list[str], i18n: list[str]) -> list[tuple[str, bool]]:
@@ -428,12 +483,22 @@ class Ctx:
         for item in items:
             name, _, direction = item.rpartition("_")
             if not name or direction.upper() not in ("ASC", "DESC"):
-                self.error(400, 'The "sort" value has to be formed as this example: "field_ASC" or '
-                           "'[field_1_DESC,field_2_ASC,field_3_ASC,...]' (\"field\" has to be an available field)", 37)
+                self.error(
+                    400,
+                    'The "sort" value has to be formed as this example: "field_ASC" or '
+                    "'[field_1_DESC,field_2_ASC,field_3_ASC,...]' (\"field\" has to be an available field)",
+                    37,
+                )
                 raise WsError
             if name not in available and name not in i18n:
-                self.error(400, "Unable to filter by this field. However, these are available: " + ", ".join(available)
-                           + ", for i18n fields:" + ", ".join(i18n), 38)
+                self.error(
+                    400,
+                    "Unable to filter by this field. However, these are available: "
+                    + ", ".join(available)
+                    + ", for i18n fields:"
+                    + ", ".join(i18n),
+                    38,
+                )
                 raise WsError
             keys.append((name, direction.upper() == "DESC"))
         return keys
@@ -463,8 +528,11 @@ class Ctx:
 
         def eq(value: str) -> bool:
             if numeric:
-                return php_decimal(stored) == php_decimal(value) if is_numeric(value) or value.strip() else \
-                    php_decimal(stored) == 0
+                return (
+                    php_decimal(stored) == php_decimal(value)
+                    if is_numeric(value) or value.strip()
+                    else php_decimal(stored) == 0
+                )
             return collate(stored) == collate(value)
 
         def cmp(value: str) -> int:
@@ -522,8 +590,9 @@ class Ctx:
             if name == "quantity":
                 return str(store.quantity(rid))
             if name == "type":
-                return "virtual" if record["is_virtual"] == "1" else "pack" if record["cache_is_pack"] == "1" \
-                    else "simple"
+                return (
+                    "virtual" if record["is_virtual"] == "1" else "pack" if record["cache_is_pack"] == "1" else "simple"
+                )
             if name == "new":
                 try:
                     added = datetime.strptime(record["date_add"], "%Y-%m-%d %H:%M:%S")
@@ -601,20 +670,28 @@ class Ctx:
         store = self.store
         if res.api == "products":
             if name == "categories":
-                return [{"id": str(c)} for c in sorted(store.product_categories.get(rid, []))
-                        if store.category_exists_in_shop(c)]
+                return [
+                    {"id": str(c)}
+                    for c in sorted(store.product_categories.get(rid, []))
+                    if store.category_exists_in_shop(c)
+                ]
             if name == "images":
                 return [{"id": str(i["id"])} for i in store.product_images(rid)]
             if name == "product_features":
-                return [{"id": str(f), "id_feature_value": str(v)}
-                        for f, v in sorted(store.product_features.get(rid, []))]
+                return [
+                    {"id": str(f), "id_feature_value": str(v)} for f, v in sorted(store.product_features.get(rid, []))
+                ]
             if name == "stock_availables":
-                return [{"id": r["id"], "id_product_attribute": r["id_product_attribute"]}
-                        for r in store.stock_rows(rid)]
+                return [
+                    {"id": r["id"], "id_product_attribute": r["id_product_attribute"]} for r in store.stock_rows(rid)
+                ]
         if res.api == "categories":
             if name == "categories":
-                return [{"id": str(c)} for c, r in sorted(store.tables["categories"].items())
-                        if r["id_parent"] == str(rid) and c != rid]
+                return [
+                    {"id": str(c)}
+                    for c, r in sorted(store.tables["categories"].items())
+                    if r["id_parent"] == str(rid) and c != rid
+                ]
             if name == "products":
                 return [{"id": str(p)} for p in store.category_products.get(rid, [])]
         return []
@@ -626,8 +703,9 @@ class Ctx:
             names = [n for n in names if n in display]
         fields = [self.field_out(res, rid, record, n, langs, echo) for n in names]
         assocs = None
-        if res.associations and (display == "full" or (isinstance(display, dict)
-                                                       and any(v is not None for v in display.values()))):
+        if res.associations and (
+            display == "full" or (isinstance(display, dict) and any(v is not None for v in display.values()))
+        ):
             assocs = self.associations(res, rid, display)
         return {"node": res.node, "id": rid, "fields": fields, "associations": assocs}
 
@@ -672,19 +750,36 @@ class Ctx:
             body = body[4:]
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         try:
-            root = etree.fromstring(body, parser)  # noqa: S320 - entities off, no network
+            root = etree.fromstring(body, parser)
         except etree.XMLSyntaxError as exc:
             text = body.decode("utf-8", "replace")
             if body.strip():
                 reason = str(exc).split(" (line")[0]
-                self.errors.append(php_warning(f"SimpleXMLElement::__construct(): Entity: line 1: parser error : "
-                                               f"{reason}", "webservice/WebserviceRequest.php", 1544))
-                self.errors.append(php_warning(f"SimpleXMLElement::__construct(): {text.splitlines()[0][:80]}",
-                                               "webservice/WebserviceRequest.php", 1544))
-                self.errors.append(php_warning("SimpleXMLElement::__construct(): ^",
-                                               "webservice/WebserviceRequest.php", 1544))
-            self.fail(500, "XML error : String could not be parsed as XML\nXML length : " + str(len(body))
-                      + "\nOriginal XML : " + text, 127)
+                self.errors.append(
+                    php_warning(
+                        f"SimpleXMLElement::__construct(): Entity: line 1: parser error : {reason}",
+                        "webservice/WebserviceRequest.php",
+                        1544,
+                    )
+                )
+                self.errors.append(
+                    php_warning(
+                        f"SimpleXMLElement::__construct(): {text.splitlines()[0][:80]}",
+                        "webservice/WebserviceRequest.php",
+                        1544,
+                    )
+                )
+                self.errors.append(
+                    php_warning("SimpleXMLElement::__construct(): ^", "webservice/WebserviceRequest.php", 1544)
+                )
+            self.fail(
+                500,
+                "XML error : String could not be parsed as XML\nXML length : "
+                + str(len(body))
+                + "\nOriginal XML : "
+                + text,
+                127,
+            )
         return root
 
     def save(self, res: Resource, success_status: int) -> None:
@@ -707,8 +802,11 @@ class Ctx:
         langs = self.store.active_language_ids()
         rendered = [self.entity(res, rid, "full", langs, echo) for rid, echo in objects]
         if self.json:
-            body = render.json_entity_body(rendered[0]) if len(rendered) == 1 else \
-                [render.json_entity_body(r) for r in rendered]
+            body = (
+                render.json_entity_body(rendered[0])
+                if len(rendered) == 1
+                else [render.json_entity_body(r) for r in rendered]
+            )
             self.output = render.json_document({res.node: body})
         else:
             self.output = render.xml_document("".join(render.xml_entity(r) for r in rendered))
@@ -777,8 +875,11 @@ class Ctx:
         for name in ("condition", "visibility"):
             if name in res.defs and not obj.get(name):
                 obj[name] = res.defs[name].default
-        if res.api == "stock_availables" and obj.get("depends_on_stock") not in (None, "", "0") and \
-                php_int(obj.get("depends_on_stock")):
+        if (
+            res.api == "stock_availables"
+            and obj.get("depends_on_stock") not in (None, "", "0")
+            and php_int(obj.get("depends_on_stock"))
+        ):
             self.error(500, "You cannot update the available stock when it depends on stock.", 133)
             self.fail(500, "Unable to save resource", 46)
         rid = self.persist(res, rid, obj)
@@ -797,8 +898,11 @@ class Ctx:
                 if not isinstance(assoc.tag, str):
                     continue
                 if assoc.tag in res.associations:
-                    items = [{c.tag: element_text(c) for c in item if isinstance(c.tag, str)}
-                             for item in assoc if isinstance(item.tag, str)]
+                    items = [
+                        {c.tag: element_text(c) for c in item if isinstance(c.tag, str)}
+                        for item in assoc
+                        if isinstance(item.tag, str)
+                    ]
                     self.set_association(res, rid, assoc.tag, items)
                 elif assoc.tag != "i18n":
                     self.fail(400, f'The association "{assoc.tag}" does not exists', 86)
@@ -814,18 +918,24 @@ class Ctx:
                 return
             members = store.category_products.get(php_int(obj.get("id_category_default")), [])
             if php_int(text) > len(members):
-                self.error(500, "You cannot set a position greater than the total number of products in the "
-                           "category, starting at 1.", 135)
+                self.error(
+                    500,
+                    "You cannot set a position greater than the total number of products in the "
+                    "category, starting at 1.",
+                    135,
+                )
                 return
             if rid is not None and rid in members:
                 members.remove(rid)
                 members.insert(php_int(text) - 1, rid)
         elif name == "id_default_image":
+
             def set_cover(product_id: int, image_id: int = php_int(text)) -> None:
                 for image in store.product_images(product_id):
                     image["cover"] = False
                 if image_id in store.images:
                     store.images[image_id]["cover"] = True
+
             if rid is not None:
                 set_cover(rid)
             else:
@@ -835,8 +945,12 @@ class Ctx:
         """Product::modifierWsLinkRewrite (POST only): a slug from the name where none or an invalid one came."""
         names = obj.get("name")
         if not isinstance(names, dict):
-            self.error(500, f"[PHP Warning #2] foreach() argument must be of type array|object, string given "
-                       f"({PHP_SRC}/Product.php, line 8100)", 3)
+            self.error(
+                500,
+                f"[PHP Warning #2] foreach() argument must be of type array|object, string given "
+                f"({PHP_SRC}/Product.php, line 8100)",
+                3,
+            )
             return
         rewrite = obj.get("link_rewrite")
         rewrite = dict(rewrite) if isinstance(rewrite, dict) and rewrite else {}
@@ -861,13 +975,17 @@ class Ctx:
         if f.size:
             length = len(value or "")
             if length > f.size:
-                return f"The length of property {cls}->{f.name} is currently {length} chars. It must be between 0 " \
-                       f"and {f.size} chars."
+                return (
+                    f"The length of property {cls}->{f.name} is currently {length} chars. It must be between 0 "
+                    f"and {f.size} chars."
+                )
         if f.range and value not in (None, ""):
             number = php_int(value)
             if number < f.range[0] or number > f.range[1]:
-                return f"The range of property {cls}->{f.name} is currently {number}. It must be between " \
-                       f"{f.range[0]} and {f.range[1]}."
+                return (
+                    f"The range of property {cls}->{f.name} is currently {number}. It must be between "
+                    f"{f.range[0]} and {f.range[1]}."
+                )
         if f.validate and not php_empty(value) and not VALIDATORS[f.validate](value):
             return f"Property {cls}->{f.name} is not valid"
         return None
@@ -934,10 +1052,19 @@ class Ctx:
         if rid is None:
             rid = store.insert(res.api, values)
             if res.api == "products":
-                store.insert("stock_availables", {
-                    "id_product": str(rid), "id_product_attribute": "0", "id_shop": str(SHOP_ID),
-                    "id_shop_group": "0", "quantity": "0", "depends_on_stock": "0", "out_of_stock": "2",
-                    "location": ""})
+                store.insert(
+                    "stock_availables",
+                    {
+                        "id_product": str(rid),
+                        "id_product_attribute": "0",
+                        "id_shop": str(SHOP_ID),
+                        "id_shop_group": "0",
+                        "quantity": "0",
+                        "depends_on_stock": "0",
+                        "out_of_stock": "2",
+                        "location": "",
+                    },
+                )
         else:
             store.tables[res.api][rid].update(values)
         return rid
@@ -951,8 +1078,9 @@ class Ctx:
             for item in items:
                 if "id" not in item or "id_feature_value" not in item:
                     missing = "id" if "id" not in item else "id_feature_value"
-                    self.fail(500, f'[PHP Warning #2] Undefined array key "{missing}" ({PHP_SRC}/Product.php, '
-                              "line 6944)", 3)
+                    self.fail(
+                        500, f'[PHP Warning #2] Undefined array key "{missing}" ({PHP_SRC}/Product.php, line 6944)', 3
+                    )
                 rows.append((php_int(item["id"]), php_int(item["id_feature_value"])))
             store.product_features[rid] = list(dict.fromkeys(rows))
 
@@ -1027,8 +1155,7 @@ class ImagesHandler:
         kind, pid_raw, image_raw = segs[1], segs[2], segs[3]
         if kind == "":
             out = "<image_types>\n"
-            for name in ("general", "products", "categories", "manufacturers", "suppliers", "stores",
-                         "customizations"):
+            for name in ("general", "products", "categories", "manufacturers", "suppliers", "stores", "customizations"):
                 out += f'<{name} xlink:href="{ctx.ws_url}images/{name}"/>\n'
             ctx.output = render.xml_document(out + "</image_types>\n")
             return
@@ -1074,10 +1201,14 @@ class ImagesHandler:
             ctx.fail(405, "This method is not allowed for listing category images.", 55)
         pids = sorted({i["id_product"] for i in self.store.images.values()})
         out = "<image_types>\n"
-        for tid, name, _w, _h in ((1, "cart_default", 125, 125), (2, "small_default", 98, 98),
-                                (3, "medium_default", 452, 452), (4, "home_default", 250, 250),
-                                (5, "large_default", 800, 800)):
-            out += (f'<image_type id="{tid}" name="{name}" xlink:href="{ctx.ws_url}image_types/{tid}"/>\n')
+        for tid, name, _w, _h in (
+            (1, "cart_default", 125, 125),
+            (2, "small_default", 98, 98),
+            (3, "medium_default", 452, 452),
+            (4, "home_default", 250, 250),
+            (5, "large_default", 800, 800),
+        ):
+            out += f'<image_type id="{tid}" name="{name}" xlink:href="{ctx.ws_url}image_types/{tid}"/>\n'
         out += "</image_types>\n<images>\n"
         for pid in pids:
             out += f'<image id="{pid}" xlink:href="{ctx.ws_url}images/products/{pid}"/>\n'
@@ -1109,7 +1240,8 @@ class ImagesHandler:
         if "multipart/form-data" not in content_type or not self.ctx.body:
             return None
         message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + self.ctx.body)
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + self.ctx.body
+        )
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "image" and part.get_filename() is not None:
                 data = part.get_payload(decode=True) or b""
@@ -1127,8 +1259,11 @@ class ImagesHandler:
         name = file["name"] or ""
         ext = name.rsplit(".", 1)[1].lower() if "." in name else None
         if not any(t in mime for t in IMAGE_MIME_SUPPORTED) or ext not in IMAGE_EXTENSIONS or "%00" in name:
-            ctx.fail(400, "Image upload error : Image format not recognized, allowed formats are: "
-                     + ", ".join(IMAGE_EXTENSIONS), 76)
+            ctx.fail(
+                400,
+                "Image upload error : Image format not recognized, allowed formats are: " + ", ".join(IMAGE_EXTENSIONS),
+                76,
+            )
 
     def upload(self, pid: int) -> None:
         ctx, store = self.ctx, self.store
@@ -1141,9 +1276,16 @@ class ImagesHandler:
         images = store.product_images(pid)
         iid = store.next_image_id
         store.next_image_id += 1
-        image = {"id": iid, "id_product": pid, "position": max((i["position"] for i in images), default=0) + 1,
-                 "cover": store.cover_id(pid) is None, "original": file["data"],
-                 "sha256": Store.sha256(file["data"]), "filename": file["name"], "served": None}
+        image = {
+            "id": iid,
+            "id_product": pid,
+            "position": max((i["position"] for i in images), default=0) + 1,
+            "cover": store.cover_id(pid) is None,
+            "original": file["data"],
+            "sha256": Store.sha256(file["data"]),
+            "filename": file["name"],
+            "served": None,
+        }
         store.images[iid] = image  # Image::add() runs before the file is decoded
         ctx.wrote = True
         served = reencode(file["data"])
@@ -1151,13 +1293,17 @@ class ImagesHandler:
             ctx.fail(400, "An error occurred while copying image", 76)
         image["served"] = served
         langs = store.active_language_ids()
-        entity = {"node": "image", "fields": [
-            ("id", str(iid), {}, None),
-            ("id_product", str(pid), {"href": ctx.href("products", pid)}, None),
-            ("position", str(image["position"]), {}, None),
-            ("cover", "1" if image["cover"] else "", {}, None),
-            ("legend", None, {}, ctx.lang_values({}, langs)),
-        ], "associations": None}
+        entity = {
+            "node": "image",
+            "fields": [
+                ("id", str(iid), {}, None),
+                ("id_product", str(pid), {"href": ctx.href("products", pid)}, None),
+                ("position", str(image["position"]), {}, None),
+                ("cover", "1" if image["cover"] else "", {}, None),
+                ("legend", None, {}, ctx.lang_values({}, langs)),
+            ],
+            "associations": None,
+        }
         content = f'<content encode="base64">{render.cdata(base64.b64encode(served).decode())}</content>\n'
         ctx.output = render.xml_document(render.xml_entity(entity) + content)
 
@@ -1172,8 +1318,9 @@ class ImagesHandler:
         mime = sniff_mime(file["data"])
         accepted = ("image/gif", "image/jpg", "image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/x-png")
         if mime not in accepted:
-            ctx.fail(400, 'This type of image format is not recognized, allowed formats are: '
-                     + '", "'.join(accepted), 73)
+            ctx.fail(
+                400, "This type of image format is not recognized, allowed formats are: " + '", "'.join(accepted), 73
+            )
         served = reencode(file["data"])
         if served is None:
             ctx.fail(500, "Unable to save this image.", 62)

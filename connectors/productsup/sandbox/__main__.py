@@ -30,12 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", default=env("PRODUCTSUP_CLIENT_ID", SANDBOX_CLIENT_ID))
     parser.add_argument("--client-secret", default=env("PRODUCTSUP_CLIENT_SECRET", SANDBOX_CLIENT_SECRET))
     parser.add_argument("--site-id", type=int, default=int(site) if site.isdigit() else 123)
-    parser.add_argument("--site-tag", default=site if ":" in site else "sandbox:main",
-                        help="tagName:tagValue the site also answers to")
+    parser.add_argument(
+        "--site-tag", default=site if ":" in site else "sandbox:main", help="tagName:tagValue the site also answers to"
+    )
     parser.add_argument("--stream-id", default=env("PRODUCTSUP_STREAM_ID", "1000"))
     parser.add_argument("--stream-token", default=env("PRODUCTSUP_STREAM_TOKEN", SANDBOX_STREAM_TOKEN))
     parser.add_argument("--process-interval", type=float, default=300.0, help="seconds between process triggers")
-    parser.add_argument("--state", "--state-file", dest="state", default=None, help="JSON file keeping site and stream data across restarts")
+    parser.add_argument(
+        "--state",
+        "--state-file",
+        dest="state",
+        default=None,
+        help="JSON file keeping site and stream data across restarts",
+    )
     args = parser.parse_args(argv)
 
     sandbox = SandboxProductsup(

@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ProductsupSandbox/1.0"
     state: SandboxState  # set on the subclass made per server
 
-    def log_message(self, format, *args):  # noqa: A002 — quiet by default
+    def log_message(self, format, *args):
         return
 
     # dispatch -------------------------------------------------------------------------------------
@@ -257,8 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         return {"success": False, "message": f"Injected failure {fault.status}"}
 
     # responses ------------------------------------------------------------------------------------
-    def _send(self, status: int, payload: dict, *, headers: dict | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self, status: int, payload: dict, *, headers: dict | None = None, content_type: str = "application/json"
+    ) -> None:
         if self._status:
             return
         if self._after_fault is not None:
@@ -276,8 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _stream_error(self, method: str, path: str, status: int, title: str, headers: dict | None = None) -> None:
-        self._send(status, {"errors": [{"status": str(status), "title": title}]}, headers=headers,
-                   content_type="application/vnd.api+json")
+        self._send(
+            status,
+            {"errors": [{"status": str(status), "title": title}]},
+            headers=headers,
+            content_type="application/vnd.api+json",
+        )
 
     # --- Platform API -----------------------------------------------------------------------------
     def _platform_auth(self) -> bool:
@@ -339,8 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, {"success": True, "Importhistory": history})
         if len(parts) == 2 and parts[0] == "process" and method == "POST":
             return self._process_trigger(parts[1])
-        return self._send(404 if method in ("GET", "POST", "DELETE") else 405,
-                          {"success": False, "message": "Not Found"})
+        return self._send(
+            404 if method in ("GET", "POST", "DELETE") else 405, {"success": False, "message": "Not Found"}
+        )
 
     def _json_body(self) -> object:
         try:
@@ -390,8 +396,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(rows, list) or not rows:
             return self._send(400, {"success": False, "message": "The body must be a JSON array of products"})
         if len(rows) > MAX_ROWS_PER_UPLOAD:
-            return self._send(400, {"success": False,
-                                    "message": f"At most {MAX_ROWS_PER_UPLOAD} products per upload request"})
+            return self._send(
+                400, {"success": False, "message": f"At most {MAX_ROWS_PER_UPLOAD} products per upload request"}
+            )
         for row in rows:
             if not isinstance(row, dict) or "id" not in row or row["id"] in ("", None):
                 return self._send(400, {"success": False, "message": 'adding one column "id" is mandatory'})
@@ -462,12 +469,18 @@ class _Handler(BaseHTTPRequestHandler):
             last = self.state.last_process.get(sid)
             if last is not None and now - last < self.state.process_interval:
                 retry = max(1, int(self.state.process_interval - (now - last) + 0.999))
-                return self._send(429, {"success": False, "message": "Too many attempts"},
-                                  headers={"Retry-After": retry})
+                return self._send(
+                    429, {"success": False, "message": "Too many attempts"}, headers={"Retry-After": retry}
+                )
             self.state.last_process[sid] = now
             pid = uuid.uuid4().hex
-            self.state.processes[pid] = {"site_id": sid, "action": action, "batch_id": body.get("batch_id"),
-                                         "status": "success", "created": now}
+            self.state.processes[pid] = {
+                "site_id": sid,
+                "action": action,
+                "batch_id": body.get("batch_id"),
+                "status": "success",
+                "created": now,
+            }
         self._send(200, {"success": True, "process_id": pid})
 
     def _process_status(self, sid: int, pid: str) -> None:
@@ -494,8 +507,9 @@ class _Handler(BaseHTTPRequestHandler):
                 hits.popleft()
             if len(hits) >= self.state.read_rate:
                 retry = max(1, int(60 - (now - hits[0]) + 0.999))
-                return self._send(429, {"success": False, "message": "Too many attempts"},
-                                  headers={"Retry-After": retry})
+                return self._send(
+                    429, {"success": False, "message": "Too many attempts"}, headers={"Retry-After": retry}
+                )
             hits.append(now)
             sid = self._site(parts[1])
             if sid is None:
@@ -548,8 +562,12 @@ class _Handler(BaseHTTPRequestHandler):
                 hits.popleft()
             limit = self.state.stream_rate
             if len(hits) >= limit:
-                headers = {"ratelimit-limit": limit, "ratelimit-observed": len(hits), "ratelimit-remaining": 0,
-                           "ratelimit-reset": f"{hits[0] + 1.0:.3f}"}
+                headers = {
+                    "ratelimit-limit": limit,
+                    "ratelimit-observed": len(hits),
+                    "ratelimit-remaining": 0,
+                    "ratelimit-reset": f"{hits[0] + 1.0:.3f}",
+                }
                 self._stream_error("", "", 429, "Too Many Requests", headers=headers)
                 return False
             hits.append(now)
@@ -569,8 +587,12 @@ class _Handler(BaseHTTPRequestHandler):
             lines = [line for line in self.body.split(b"\n") if line.strip()]
         for line in lines:
             if len(line) > STREAM_MAX_PRODUCT_BYTES:
-                invalid.append({"message": "The product exceeds the maximum size of 1 MB",
-                                "example": line[:200].decode("utf-8", "replace")})
+                invalid.append(
+                    {
+                        "message": "The product exceeds the maximum size of 1 MB",
+                        "example": line[:200].decode("utf-8", "replace"),
+                    }
+                )
                 continue
             try:
                 product = json.loads(line)
@@ -649,10 +671,10 @@ class _Handler(BaseHTTPRequestHandler):
 class SandboxProductsup:
     """The sandbox as an object: start/stop, inspection and fault injection for tests.
 
-        with SandboxProductsup(port=0) as sandbox:
-            settings.PRODUCTSUP_API_URL = sandbox.platform_url
-            ...
-            sandbox.site_rows(123)
+    with SandboxProductsup(port=0) as sandbox:
+        settings.PRODUCTSUP_API_URL = sandbox.platform_url
+        ...
+        sandbox.site_rows(123)
     """
 
     def __init__(
@@ -788,7 +810,8 @@ class SandboxProductsup:
         return sum(
             1
             for c in self.calls
-            if (method is None or c.method == method) and path_contains in c.path
+            if (method is None or c.method == method)
+            and path_contains in c.path
             and (status is None or c.status == status)
         )
 
@@ -821,16 +844,23 @@ class SandboxProductsup:
 
     def lock_next_upload(self, times: int = 1) -> None:
         """The next `times` upload requests answer 423, as while another operation holds the batch."""
-        self.fail_next("/upload", status=423, times=times, method="POST",
-                       body={"success": False, "message": LOCKED_MESSAGE})
+        self.fail_next(
+            "/upload", status=423, times=times, method="POST", body={"success": False, "message": LOCKED_MESSAGE}
+        )
 
     def lock_next_commit(self, times: int = 1) -> None:
-        self.fail_next("/commit", status=423, times=times, method="POST",
-                       body={"success": False, "message": LOCKED_MESSAGE})
+        self.fail_next(
+            "/commit", status=423, times=times, method="POST", body={"success": False, "message": LOCKED_MESSAGE}
+        )
 
     def rate_limit_next(self, path_contains: str, *, times: int = 1, retry_after: float = 1) -> None:
-        self.fail_next(path_contains, status=429, times=times, headers={"Retry-After": retry_after},
-                       body={"success": False, "message": "Too many attempts"})
+        self.fail_next(
+            path_contains,
+            status=429,
+            times=times,
+            headers={"Retry-After": retry_after},
+            body={"success": False, "message": "Too many attempts"},
+        )
 
     def set_process_status(self, pid: str, status: str) -> None:
         with self.state.lock:
@@ -838,6 +868,12 @@ class SandboxProductsup:
             if status == "failed":
                 sid = self.state.processes[pid]["site_id"]
                 self.state.errors.setdefault(sid, []).append(
-                    {"id": str(len(self.state.errors.get(sid, [])) + 1), "pid": pid, "error": "10081", "data": "",
-                     "site_id": str(sid), "message": "Sandbox: the process failed"}
+                    {
+                        "id": str(len(self.state.errors.get(sid, [])) + 1),
+                        "pid": pid,
+                        "error": "10081",
+                        "data": "",
+                        "site_id": str(sid),
+                        "message": "Sandbox: the process failed",
+                    }
                 )

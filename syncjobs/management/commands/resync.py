@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="push every part even if unchanged")
         parser.add_argument("--dry-run", action="store_true", help="with --all: report, change nothing")
 
-    def handle(self, *args, reference, all, force, dry_run, **options):  # noqa: A002
+    def handle(self, *args, reference, all, force, dry_run, **options):
         if bool(reference) == bool(all):
             raise CommandError("Give --reference REF (one or more) or --all.")
         if reference:

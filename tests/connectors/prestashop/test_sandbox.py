@@ -43,28 +43,50 @@ def errors(response) -> list[tuple[int, str]]:
     return [(int(e.findtext("code")), e.findtext("message")) for e in root.iter("error")]
 
 
-def product_xml(*, id_=None, name=("Espresso machine", "Macchina espresso"), price="19.90", reference="REF-1",
-                extra="", categories=(2,), link_rewrite=None, features=None) -> str:
+def product_xml(
+    *,
+    id_=None,
+    name=("Espresso machine", "Macchina espresso"),
+    price="19.90",
+    reference="REF-1",
+    extra="",
+    categories=(2,),
+    link_rewrite=None,
+    features=None,
+) -> str:
     names = "".join(f'<language id="{i}"><![CDATA[{n}]]></language>' for i, n in enumerate(name, 1)) if name else ""
     slug = ""
     if link_rewrite is not None:
-        slug = "<link_rewrite>" + "".join(f'<language id="{i}">{s}</language>'
-                                          for i, s in enumerate(link_rewrite, 1)) + "</link_rewrite>"
+        slug = (
+            "<link_rewrite>"
+            + "".join(f'<language id="{i}">{s}</language>' for i, s in enumerate(link_rewrite, 1))
+            + "</link_rewrite>"
+        )
     assoc = "<associations>"
     if categories is not None:
         assoc += "<categories>" + "".join(f"<category><id>{c}</id></category>" for c in categories) + "</categories>"
     if features is not None:
-        assoc += "<product_features>" + "".join(
-            f"<product_feature><id>{f}</id><id_feature_value>{v}</id_feature_value></product_feature>"
-            for f, v in features) + "</product_features>"
+        assoc += (
+            "<product_features>"
+            + "".join(
+                f"<product_feature><id>{f}</id><id_feature_value>{v}</id_feature_value></product_feature>"
+                for f, v in features
+            )
+            + "</product_features>"
+        )
     assoc += "</associations>"
-    return ('<prestashop xmlns:xlink="http://www.w3.org/1999/xlink"><product>'
-            + (f"<id>{id_}</id>" if id_ is not None else "")
-            + (f"<price>{price}</price>" if price is not None else "")
-            + f"<reference>{reference}</reference><state>1</state><active>1</active>"
-            + "<id_category_default>2</id_category_default>"
-            + (f"<name>{names}</name>" if name is not None else "")
-            + slug + extra + assoc + "</product></prestashop>")
+    return (
+        '<prestashop xmlns:xlink="http://www.w3.org/1999/xlink"><product>'
+        + (f"<id>{id_}</id>" if id_ is not None else "")
+        + (f"<price>{price}</price>" if price is not None else "")
+        + f"<reference>{reference}</reference><state>1</state><active>1</active>"
+        + "<id_category_default>2</id_category_default>"
+        + (f"<name>{names}</name>" if name is not None else "")
+        + slug
+        + extra
+        + assoc
+        + "</product></prestashop>"
+    )
 
 
 def create_product(http, shop, **kwargs) -> int:
@@ -118,8 +140,9 @@ def test_resource_index_and_unknown_resource(shop, http):
 def test_languages_and_categories_are_seeded(shop, http):
     response = http.get(api(shop, "languages?display=full"))
     assert b"<![CDATA[en]]>" in response.content and b"<![CDATA[it]]>" in response.content
-    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<prestashop '
-                                       b'xmlns:xlink="http://www.w3.org/1999/xlink">')
+    assert response.content.startswith(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">'
+    )
     categories = xml(http.get(api(shop, "categories")))
     ids = [int(c.get("id")) for c in categories.find("categories")]
     assert ids == list(range(1, 21))
@@ -200,9 +223,11 @@ def test_create_makes_a_stock_row_and_stock_put_needs_id_shop(shop, http):
     row = rows.find("stock_availables/stock_available")
     assert (row.findtext("id_shop"), row.findtext("quantity"), row.findtext("id_product_attribute")) == ("1", "0", "0")
     sid = row.findtext("id")
-    body = (f"<prestashop><stock_available><id>{sid}</id><id_product>{pid}</id_product>"
-            "<id_product_attribute>0</id_product_attribute><id_shop>1</id_shop><quantity>7</quantity>"
-            "<depends_on_stock>0</depends_on_stock><out_of_stock>2</out_of_stock></stock_available></prestashop>")
+    body = (
+        f"<prestashop><stock_available><id>{sid}</id><id_product>{pid}</id_product>"
+        "<id_product_attribute>0</id_product_attribute><id_shop>1</id_shop><quantity>7</quantity>"
+        "<depends_on_stock>0</depends_on_stock><out_of_stock>2</out_of_stock></stock_available></prestashop>"
+    )
     assert http.put(api(shop, f"stock_availables/{sid}"), data=body).status_code == 200
     assert xml(http.get(api(shop, f"products/{pid}"))).findtext("product/quantity") == "7"
     assert shop.product(pid)["quantity"] == 7
@@ -213,14 +238,17 @@ def test_create_makes_a_stock_row_and_stock_put_needs_id_shop(shop, http):
     assert product.find("associations/stock_availables").get("nodeType") == "stock_available"
     assert len(product.find("associations/stock_availables")) == 0
     # PATCH is partial; POST and DELETE are not allowed on stock.
-    patch = f"<prestashop><stock_available><id>{sid}</id><id_shop>1</id_shop><quantity>3</quantity>" \
-            "</stock_available></prestashop>"
+    patch = (
+        f"<prestashop><stock_available><id>{sid}</id><id_shop>1</id_shop><quantity>3</quantity>"
+        "</stock_available></prestashop>"
+    )
     assert http.patch(api(shop, f"stock_availables/{sid}"), data=patch).status_code == 200
     assert shop.product(pid)["quantity"] == 3
     assert http.post(api(shop, "stock_availables"), data=body).status_code == 405
     assert errors(http.delete(api(shop, f"stock_availables/{sid}")))[0][0] == 101
-    missing = http.put(api(shop, f"stock_availables/{sid}"), data=body.replace("<depends_on_stock>0</depends_on_stock>",
-                                                                                ""))
+    missing = http.put(
+        api(shop, f"stock_availables/{sid}"), data=body.replace("<depends_on_stock>0</depends_on_stock>", "")
+    )
     assert errors(missing) == [(41, 'parameter "depends_on_stock" required')]
 
 
@@ -236,8 +264,10 @@ def test_post_echoes_values_as_sent_and_get_shows_stored_forms(shop, http):
 def test_put_is_a_full_replace_and_patch_is_partial(shop, http):
     pid = create_product(http, shop, extra="<ean13>1234567890123</ean13><show_price>1</show_price>")
     # PUT with the id in the body (not the URL's) and only price + name: everything else is reset.
-    body = f"<prestashop><product><id>{pid}</id><price>5</price><name><language id='1'>New</language></name>" \
-           "</product></prestashop>"
+    body = (
+        f"<prestashop><product><id>{pid}</id><price>5</price><name><language id='1'>New</language></name>"
+        "</product></prestashop>"
+    )
     assert http.put(api(shop, "products/999"), data=body).status_code == 200
     product = shop.product(pid)
     assert product["reference"] == "" and product["active"] is False and product["state"] == 0
@@ -261,27 +291,50 @@ def test_missing_language_is_blanked_on_create(shop, http):
     assert shop.product(pid)["name"] == {1: "Only English", 2: ""}
 
 
-@pytest.mark.parametrize(("kwargs", "code", "message"), [
-    ({"name": ("x" * 129, "ok")}, 84,
-     "Validation error: \"The length of property Product->link_rewrite is currently 129 chars. It must be between 0 "
-     "and 128 chars.\""),
-    ({"name": ("Bad <b> name", "ok")}, 84, 'Validation error: "Property Product->name is not valid"'),
-    ({"name": ("Semi;colon", "ok")}, 84, 'Validation error: "Property Product->name is not valid"'),
-    ({"extra": "<active>true</active>".replace("<active>", "<on_sale>").replace("</active>", "</on_sale>")}, 85,
-     'Validation error: "Property Product->on_sale is not valid"'),
-    ({"price": "-1"}, 85, 'Validation error: "Property Product->price is not valid"'),
-    ({"price": "19,90"}, 85, 'Validation error: "Property Product->price is not valid"'),
-    ({"price": None}, 41, 'parameter "price" required'),
-    ({"reference": "R" * 65}, 85, 'Validation error: "The length of property Product->reference is currently 65 '
-                                  'chars. It must be between 0 and 64 chars."'),
-    ({"extra": "<ean13>12345678901234</ean13>"}, 85, 'Validation error: "The length of property Product->ean13 is '
-                                                     'currently 14 chars. It must be between 0 and 13 chars."'),
-    ({"extra": "<weight>-2</weight>"}, 85, 'Validation error: "Property Product->weight is not valid"'),
-    ({"extra": "<manufacturer_name>X</manufacturer_name>"}, 93,
-     'parameter "manufacturer_name" not writable. Please remove this attribute of this XML'),
-    ({"extra": "<quantity>5</quantity>"}, 93,
-     'parameter "quantity" not writable. Please remove this attribute of this XML'),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code", "message"),
+    [
+        (
+            {"name": ("x" * 129, "ok")},
+            84,
+            'Validation error: "The length of property Product->link_rewrite is currently 129 chars. It must be between 0 '
+            'and 128 chars."',
+        ),
+        ({"name": ("Bad <b> name", "ok")}, 84, 'Validation error: "Property Product->name is not valid"'),
+        ({"name": ("Semi;colon", "ok")}, 84, 'Validation error: "Property Product->name is not valid"'),
+        (
+            {"extra": "<active>true</active>".replace("<active>", "<on_sale>").replace("</active>", "</on_sale>")},
+            85,
+            'Validation error: "Property Product->on_sale is not valid"',
+        ),
+        ({"price": "-1"}, 85, 'Validation error: "Property Product->price is not valid"'),
+        ({"price": "19,90"}, 85, 'Validation error: "Property Product->price is not valid"'),
+        ({"price": None}, 41, 'parameter "price" required'),
+        (
+            {"reference": "R" * 65},
+            85,
+            'Validation error: "The length of property Product->reference is currently 65 '
+            'chars. It must be between 0 and 64 chars."',
+        ),
+        (
+            {"extra": "<ean13>12345678901234</ean13>"},
+            85,
+            'Validation error: "The length of property Product->ean13 is '
+            'currently 14 chars. It must be between 0 and 13 chars."',
+        ),
+        ({"extra": "<weight>-2</weight>"}, 85, 'Validation error: "Property Product->weight is not valid"'),
+        (
+            {"extra": "<manufacturer_name>X</manufacturer_name>"},
+            93,
+            'parameter "manufacturer_name" not writable. Please remove this attribute of this XML',
+        ),
+        (
+            {"extra": "<quantity>5</quantity>"},
+            93,
+            'parameter "quantity" not writable. Please remove this attribute of this XML',
+        ),
+    ],
+)
 def test_validation_errors(shop, http, kwargs, code, message):
     response = http.post(api(shop, "products"), data=product_xml(**kwargs).encode())
     assert response.status_code == 400
@@ -290,8 +343,9 @@ def test_validation_errors(shop, http, kwargs, code, message):
 
 
 def test_boolean_true_is_rejected(shop, http):
-    response = http.post(api(shop, "products"), data=product_xml().replace("<active>1</active>",
-                                                                         "<active>true</active>").encode())
+    response = http.post(
+        api(shop, "products"), data=product_xml().replace("<active>1</active>", "<active>true</active>").encode()
+    )
     assert errors(response) == [(85, 'Validation error: "Property Product->active is not valid"')]
 
 
@@ -300,7 +354,8 @@ def test_invalid_link_rewrite_is_fixed_on_post_but_rejected_on_put(shop, http):
     assert shop.product(pid)["link_rewrite"] == {1: "not-a-slug", 2: "ok-slug"}
     put = product_xml(id_=pid, link_rewrite=("Not a slug!", "ok"))
     assert errors(http.put(api(shop, f"products/{pid}"), data=put.encode())) == [
-        (84, 'Validation error: "Property Product->link_rewrite is not valid"')]
+        (84, 'Validation error: "Property Product->link_rewrite is not valid"')
+    ]
 
 
 def test_position_in_category_zero_is_500(shop, http):
@@ -312,16 +367,18 @@ def test_position_in_category_zero_is_500(shop, http):
 
 
 def test_json_body_is_a_500_xml_error(shop, http):
-    response = http.post(api(shop, "products"), data=b'{"product": {"price": "1"}}',
-                         headers={"Content-Type": "application/json"})
+    response = http.post(
+        api(shop, "products"), data=b'{"product": {"price": "1"}}', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 500
     assert errors(response)[-1][0] == 127
     assert errors(response)[-1][1].startswith("XML error : String could not be parsed as XML")
 
 
 def test_unknown_association_answers_400_after_saving(shop, http):
-    body = product_xml(reference="SAVED").replace("</associations>", "<colours><colour><id>1</id></colour></colours>"
-                                                                     "</associations>")
+    body = product_xml(reference="SAVED").replace(
+        "</associations>", "<colours><colour><id>1</id></colour></colours></associations>"
+    )
     response = http.post(api(shop, "products"), data=body.encode())
     assert response.status_code == 400
     assert errors(response) == [(86, 'The association "colours" does not exists')]
@@ -368,9 +425,11 @@ def test_manufacturers(shop, http):
     found = xml(http.get(api(shop, "manufacturers?filter[name]=[de'longhi]&display=full")))
     assert [m.findtext("id") for m in found.find("manufacturers")] == [str(mid)]
     assert shop.manufacturers_named("DE'LONGHI")[0]["id"] == mid
-    assert errors(http.post(api(shop, "manufacturers"), data="<prestashop><manufacturer><active>1</active>"
-                                                             "</manufacturer></prestashop>")) == [
-        (41, 'parameter "name" required')]
+    assert errors(
+        http.post(
+            api(shop, "manufacturers"), data="<prestashop><manufacturer><active>1</active></manufacturer></prestashop>"
+        )
+    ) == [(41, 'parameter "name" required')]
     bad = http.post(api(shop, "manufacturers"), data=body.replace("De'Longhi", "A=B"))
     assert errors(bad) == [(85, 'Validation error: "Property Manufacturer->name is not valid"')]
     pid = create_product(http, shop, extra=f"<id_manufacturer>{mid}</id_manufacturer>")
@@ -381,14 +440,18 @@ def test_manufacturers(shop, http):
 
 
 def test_features_values_and_product_feature_set(shop, http):
-    feature = ("<prestashop><product_feature><name><language id='1'>Power</language><language id='2'>Potenza"
-               "</language></name></product_feature></prestashop>")
+    feature = (
+        "<prestashop><product_feature><name><language id='1'>Power</language><language id='2'>Potenza"
+        "</language></name></product_feature></prestashop>"
+    )
     fid = int(xml(http.post(api(shop, "product_features"), data=feature)).findtext("product_feature/id"))
 
     def value(text):
-        body = (f"<prestashop><product_feature_value><id_feature>{fid}</id_feature><custom>0</custom>"
-                f"<value><language id='1'>{text}</language><language id='2'>{text}</language></value>"
-                "</product_feature_value></prestashop>")
+        body = (
+            f"<prestashop><product_feature_value><id_feature>{fid}</id_feature><custom>0</custom>"
+            f"<value><language id='1'>{text}</language><language id='2'>{text}</language></value>"
+            "</product_feature_value></prestashop>"
+        )
         response = http.post(api(shop, "product_feature_values"), data=body)
         assert response.status_code == 201, response.text
         return int(xml(response).findtext("product_feature_value/id"))
@@ -401,17 +464,22 @@ def test_features_values_and_product_feature_set(shop, http):
     node = xml(http.get(api(shop, f"products/{pid}"))).find("product/associations/product_features/product_feature")
     assert node.findtext("id_feature_value") == str(v1)
     # Sending the association replaces the whole set; an empty one clears it.
-    patch = f"<prestashop><product><id>{pid}</id><associations><product_features><product_feature><id>{fid}</id>" \
-            f"<id_feature_value>{v2}</id_feature_value></product_feature></product_features></associations>" \
-            "</product></prestashop>"
+    patch = (
+        f"<prestashop><product><id>{pid}</id><associations><product_features><product_feature><id>{fid}</id>"
+        f"<id_feature_value>{v2}</id_feature_value></product_feature></product_features></associations>"
+        "</product></prestashop>"
+    )
     http.patch(api(shop, f"products/{pid}"), data=patch)
     assert shop.product(pid)["features"] == [(fid, v2)]
-    empty = f"<prestashop><product><id>{pid}</id><associations><product_features/></associations></product>" \
-            "</prestashop>"
+    empty = (
+        f"<prestashop><product><id>{pid}</id><associations><product_features/></associations></product></prestashop>"
+    )
     http.patch(api(shop, f"products/{pid}"), data=empty)
     assert shop.product(pid)["features"] == []
-    nameless = http.post(api(shop, "product_features"), data="<prestashop><product_feature><name><language id='2'>"
-                                                               "X</language></name></product_feature></prestashop>")
+    nameless = http.post(
+        api(shop, "product_features"),
+        data="<prestashop><product_feature><name><language id='2'>X</language></name></product_feature></prestashop>",
+    )
     assert errors(nameless) == [(84, 'Validation error: "Property Feature->name is empty."')]
 
 
@@ -427,8 +495,9 @@ def test_image_upload_cover_list_fetch_and_delete(shop, http):
     image = xml(first).find("image")
     iid = int(image.findtext("id"))
     assert image.findtext("id_product") == str(pid) and image.findtext("cover") == "1"
-    second = http.post(api(shop, f"images/products/{pid}"),
-                       files={"image": ("b.jpg", image_bytes("JPEG", (0, 0, 255)), "image/jpeg")})
+    second = http.post(
+        api(shop, f"images/products/{pid}"), files={"image": ("b.jpg", image_bytes("JPEG", (0, 0, 255)), "image/jpeg")}
+    )
     iid2 = int(xml(second).findtext("image/id"))
     listing = xml(http.get(api(shop, f"images/products/{pid}"))).find("image")
     assert [int(d.get("id")) for d in listing] == [iid, iid2]
@@ -451,8 +520,9 @@ def test_image_rejections(shop, http):
     pid = create_product(http, shop)
     not_image = http.post(api(shop, f"images/products/{pid}"), files={"image": ("a.jpg", b"%PDF-1.4 hi", "image/jpeg")})
     assert not_image.status_code == 400
-    assert errors(not_image) == [(76, "Image upload error : Image format not recognized, allowed formats are: "
-                                      "gif, jpg, jpeg, jpe, png, webp")]
+    assert errors(not_image) == [
+        (76, "Image upload error : Image format not recognized, allowed formats are: gif, jpg, jpeg, jpe, png, webp")
+    ]
     bad_ext = http.post(api(shop, f"images/products/{pid}"), files={"image": ("a.bmp", image_bytes(), "image/png")})
     assert errors(bad_ext)[0][0] == 76
     no_field = http.post(api(shop, f"images/products/{pid}"), files={"file": ("a.png", image_bytes(), "image/png")})
@@ -468,8 +538,9 @@ def test_image_over_the_upload_limit(http):
         noise = io.BytesIO()
         Image.frombytes("RGB", (40, 40), os.urandom(40 * 40 * 3)).save(noise, "PNG")
         assert len(noise.getvalue()) > 1000
-        response = http.post(api(small, f"images/products/{pid}"), files={"image": ("a.png", noise.getvalue(),
-                                                                                    "image/png")})
+        response = http.post(
+            api(small, f"images/products/{pid}"), files={"image": ("a.png", noise.getvalue(), "image/png")}
+        )
         assert response.status_code == 400
         assert errors(response) == [(72, "The image size is too large (maximum allowed is 1 KB)")]
         assert small.product(pid)["images"] == []
@@ -548,9 +619,16 @@ def test_head_and_cover_setter(shop, http):
     pid = create_product(http, shop)
     assert http.head(api(shop, f"products/{pid}")).status_code == 200
     assert http.head(api(shop, "products/999")).status_code == 404
-    ids = [int(xml(http.post(api(shop, f"images/products/{pid}"), files={"image": ("a.gif", image_bytes("GIF"),
-                                                                                   "image/gif")})).findtext("image/id"))
-           for _ in range(2)]
+    ids = [
+        int(
+            xml(
+                http.post(
+                    api(shop, f"images/products/{pid}"), files={"image": ("a.gif", image_bytes("GIF"), "image/gif")}
+                )
+            ).findtext("image/id")
+        )
+        for _ in range(2)
+    ]
     patch = f"<prestashop><product><id>{pid}</id><id_default_image>{ids[1]}</id_default_image></product></prestashop>"
     assert http.patch(api(shop, f"products/{pid}"), data=patch).status_code == 200
     assert shop.product(pid)["id_default_image"] == ids[1]

@@ -194,7 +194,11 @@ class FakeShop:
             for pid, p in sorted(self.products.items())
             if p["fields"].get("reference", "").casefold() == wanted
         )
-        return 200, {}, f'<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><products>\n{rows}</products>\n</prestashop>\n'
+        return (
+            200,
+            {},
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><products>\n{rows}</products>\n</prestashop>\n',
+        )
 
     def get_product(self, request):
         self._note(request)
@@ -239,9 +243,15 @@ class FakeShop:
         pid = int(parse_qs(urlparse(request.url).query)["filter[id_product]"][0].strip("[]"))
         body = fixture("stock_availables.xml")
         if pid not in self.stock:
-            return 200, {}, '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><stock_availables>\n</stock_availables></prestashop>'
+            return (
+                200,
+                {},
+                '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><stock_availables>\n</stock_availables></prestashop>',
+            )
         row = self.stock[pid]
-        body = body.replace("<![CDATA[77]]>", f"<![CDATA[{row['id']}]]>").replace("<![CDATA[42]]>", f"<![CDATA[{pid}]]>")
+        body = body.replace("<![CDATA[77]]>", f"<![CDATA[{row['id']}]]>").replace(
+            "<![CDATA[42]]>", f"<![CDATA[{pid}]]>"
+        )
         body = body.replace("<quantity><![CDATA[0]]>", f"<quantity><![CDATA[{row['quantity']}]]>")
         return 200, {}, body
 
@@ -287,9 +297,13 @@ class FakeShop:
         if not ids:
             return 404, {}, ""
         rows = "".join(f'\t<declination id="{i}" xlink:href="{API}images/products/{pid}/{i}"/>\n' for i in ids)
-        return 200, {}, (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
-            f'<image id="{pid}">\n{rows}</image>\n</prestashop>\n'
+        return (
+            200,
+            {},
+            (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
+                f'<image id="{pid}">\n{rows}</image>\n</prestashop>\n'
+            ),
         )
 
     def delete_image(self, request):
@@ -604,10 +618,24 @@ def test_permanent_error_raises_with_progress(sync, shop, rsps):
 def test_resolve_features_cache(rsps):
     rsps.get(API + "languages", body=fixture("languages.xml"))
     # One listing of every feature (the shop has Potenza = 3), not one lookup per name.
-    rsps.get(API + "product_features", match=[responses.matchers.query_param_matcher({"display": "[id,name]"})], body=fixture("product_features_by_name.xml"))
+    rsps.get(
+        API + "product_features",
+        match=[responses.matchers.query_param_matcher({"display": "[id,name]"})],
+        body=fixture("product_features_by_name.xml"),
+    )
     rsps.post(API + "product_features", body=fixture("product_feature_created.xml"))
-    rsps.get(API + "product_feature_values", match=[responses.matchers.query_param_matcher({"filter[id_feature]": "[3]", "filter[value]": "[1500 W]", "display": "full"})], body=fixture("product_feature_values_list.xml"))
-    rsps.get(API + "product_feature_values", body=fixture("products_empty.xml").replace("products", "product_feature_values"))
+    rsps.get(
+        API + "product_feature_values",
+        match=[
+            responses.matchers.query_param_matcher(
+                {"filter[id_feature]": "[3]", "filter[value]": "[1500 W]", "display": "full"}
+            )
+        ],
+        body=fixture("product_feature_values_list.xml"),
+    )
+    rsps.get(
+        API + "product_feature_values", body=fixture("products_empty.xml").replace("products", "product_feature_values")
+    )
     rsps.post(API + "product_feature_values", body=fixture("product_feature_value_created.xml"))
     sync = fresh_sync()
     features = [FeatureSpec("Tensione", "230 V", 1), FeatureSpec("Potenza", "1500 W", 0)]
@@ -632,12 +660,18 @@ def test_resolve_manufacturer_known_found_created_once(rsps):
     sync = fresh_sync()
     assert sync.resolve_manufacturer("Anything", known_id=7) == 7
     assert len(rsps.calls) == 0
-    rsps.get(API + "manufacturers", match=[responses.matchers.query_param_matcher({"filter[name]": "[acme tools]", "display": "[id,name]"})], body=fixture("manufacturers_by_name.xml"))
+    rsps.get(
+        API + "manufacturers",
+        match=[responses.matchers.query_param_matcher({"filter[name]": "[acme tools]", "display": "[id,name]"})],
+        body=fixture("manufacturers_by_name.xml"),
+    )
     assert sync.resolve_manufacturer("acme tools") == 5
     rsps.get(API + "manufacturers", body=fixture("products_empty.xml").replace("products", "manufacturers"))
     rsps.post(API + "manufacturers", body=fixture("manufacturer_created.xml"))
     results = []
-    threads = [threading.Thread(target=lambda: results.append(sync.resolve_manufacturer("Nuova; Marca"))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(sync.resolve_manufacturer("Nuova; Marca"))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

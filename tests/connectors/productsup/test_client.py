@@ -102,8 +102,15 @@ def test_423_is_waited_out_and_retried(client, sleeps):
     def locked_then_ok(request):
         calls["n"] += 1
         if calls["n"] <= 2:
-            return 423, {}, json.dumps(
-                {"success": False, "message": "Request was blocked because another data operation is already running"}
+            return (
+                423,
+                {},
+                json.dumps(
+                    {
+                        "success": False,
+                        "message": "Request was blocked because another data operation is already running",
+                    }
+                ),
             )
         return 200, {}, json.dumps({"success": True})
 
@@ -139,8 +146,12 @@ def test_429_honours_retry_after(client, sleeps):
 
 @responses.activate
 def test_429_longer_than_budget_raises_at_once(client, sleeps):
-    responses.post(f"{API}/process/123", status=429, headers={"Retry-After": "300"},
-                   json={"success": False, "message": "Too many attempts"})
+    responses.post(
+        f"{API}/process/123",
+        status=429,
+        headers={"Retry-After": "300"},
+        json={"success": False, "message": "Too many attempts"},
+    )
     with pytest.raises(ProductsupRateLimited) as info:
         client.trigger_process()
     assert info.value.retry_after == 300 and sleeps == []
@@ -190,8 +201,13 @@ def test_timeouts_are_passed_and_mapped(client, sleeps):
 @responses.activate
 @pytest.mark.parametrize(
     ("status", "exc"),
-    [(401, ProductsupAuthError), (403, ProductsupAuthError), (404, ProductsupNotFound), (400, ProductsupBadRequest),
-     (406, ProductsupBadRequest)],
+    [
+        (401, ProductsupAuthError),
+        (403, ProductsupAuthError),
+        (404, ProductsupNotFound),
+        (400, ProductsupBadRequest),
+        (406, ProductsupBadRequest),
+    ],
 )
 def test_errors_are_mapped(client, status, exc):
     responses.get(f"{API}/sites/123", status=status, json={"success": False, "message": "Forbidden, your auth token"})
@@ -219,8 +235,9 @@ def test_failed_upload_discards_the_batch(client, sleeps):
 @responses.activate
 def test_delta_rows_carry_delete_flag_and_full_skips_hard_deletes(client):
     bodies = []
-    responses.add_callback(responses.POST, upload_url(),
-                           callback=lambda r: (bodies.append(json.loads(r.body)) or (200, {}, "{}")))
+    responses.add_callback(
+        responses.POST, upload_url(), callback=lambda r: bodies.append(json.loads(r.body)) or (200, {}, "{}")
+    )
     responses.post(f"{API}/sites/123/products/{BATCH}/commit", json={"success": True})
     items = [ExportItem({"id": "a"}), ExportItem({"id": "b"}, deleted=True)]
     PlatformTransport(client).send_batch(batch_id=BATCH, kind="delta", items=items)
@@ -233,8 +250,10 @@ def test_delta_rows_carry_delete_flag_and_full_skips_hard_deletes(client):
 
 @responses.activate
 def test_product_read_uses_product_api(client):
-    responses.get("https://platform-api.test/product/v2/site/123/stage/intermediate/0/",
-                  json={"success": True, "products": [{"id": "1"}]})
+    responses.get(
+        "https://platform-api.test/product/v2/site/123/stage/intermediate/0/",
+        json={"success": True, "products": [{"id": "1"}]},
+    )
     assert client.read_products(fields=["id"], limit=10) == [{"id": "1"}]
     assert "fields%5B0%5D=id" in responses.calls[0].request.url
 
@@ -252,8 +271,14 @@ def batch_answer(n, errors=0):
             "id": "b15e8bb1-bd53-470a-9597-785003536978",
             "attributes": {
                 "status": "uploaded",
-                "stages": {"upload": {"status": "warning" if errors else "success", "successCount": n - errors,
-                                      "errorCount": errors, "errors": [{"message": "too big"}] if errors else []}},
+                "stages": {
+                    "upload": {
+                        "status": "warning" if errors else "success",
+                        "successCount": n - errors,
+                        "errorCount": errors,
+                        "errors": [{"message": "too big"}] if errors else [],
+                    }
+                },
             },
         }
     }
@@ -286,9 +311,12 @@ def test_stream_partial_upload_and_deletes(stream):
 def test_stream_429_uses_ratelimit_reset(stream, sleeps):
     import time
 
-    responses.post(f"{STREAM}/streams/1000/products", status=429,
-                   headers={"ratelimit-reset": str(time.time() + 0.5)},
-                   json={"errors": [{"status": "429", "title": "Too Many Requests"}]})
+    responses.post(
+        f"{STREAM}/streams/1000/products",
+        status=429,
+        headers={"ratelimit-reset": str(time.time() + 0.5)},
+        json={"errors": [{"status": "429", "title": "Too Many Requests"}]},
+    )
     responses.post(f"{STREAM}/streams/1000/products", json=batch_answer(1))
     stream.upload([{"id": "a"}])
     assert len(responses.calls) == 2 and 0 < sleeps[-1] <= 0.5
@@ -296,7 +324,8 @@ def test_stream_429_uses_ratelimit_reset(stream, sleeps):
 
 @responses.activate
 def test_stream_auth_error(stream):
-    responses.post(f"{STREAM}/streams/1000/products", status=401,
-                   json={"errors": [{"status": "401", "title": "Unauthorized"}]})
+    responses.post(
+        f"{STREAM}/streams/1000/products", status=401, json={"errors": [{"status": "401", "title": "Unauthorized"}]}
+    )
     with pytest.raises(ProductsupAuthError, match="Unauthorized"):
         stream.upload([{"id": "a"}])

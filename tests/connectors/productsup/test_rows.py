@@ -63,15 +63,32 @@ def test_row_has_exactly_the_spec_columns_in_order():
 
 def test_empty_values_are_empty_strings_and_out_of_stock():
     row = product_row(
-        make(quantity=0, active=False, ean13="", weight=None, brand="", category_ids=[], image_ids=[], specs=[],
-             description=""),
+        make(
+            quantity=0,
+            active=False,
+            ean13="",
+            weight=None,
+            brand="",
+            category_ids=[],
+            image_ids=[],
+            specs=[],
+            description="",
+        ),
         public_url=PUBLIC,
         columns=["spec_potenza"],
     )
     assert row["availability"] == "out of stock"
     assert row["active"] == "0"
-    for col in ("gtin", "brand", "weight", "image_link", "additional_image_link", "category_ids", "description",
-                "spec_potenza"):
+    for col in (
+        "gtin",
+        "brand",
+        "weight",
+        "image_link",
+        "additional_image_link",
+        "category_ids",
+        "description",
+        "spec_potenza",
+    ):
         assert row[col] == "", col
     assert row["quantity"] == 0
 
@@ -110,8 +127,9 @@ def test_spec_slug():
 
 
 def test_value_with_suffix_and_duplicate_slugs_joined():
-    row = product_row(make(specs=[("Peso", "2 kg"), ("peso", "3 kg"), ("°", "x")]), public_url=PUBLIC,
-                      columns=["spec_peso"])
+    row = product_row(
+        make(specs=[("Peso", "2 kg"), ("peso", "3 kg"), ("°", "x")]), public_url=PUBLIC, columns=["spec_peso"]
+    )
     assert row["spec_peso"] == "2 kg, 3 kg"
     assert "spec_" not in row
 

@@ -24,8 +24,10 @@ def post(sb, path, body, headers=TOKEN):
 
 def test_auth_and_envelopes(sb):
     r = requests.get(f"{sb.platform_url}/sites", timeout=5)
-    assert r.status_code == 401 and r.json() == {"success": False,
-                                                 "message": "Forbidden, your auth token seems to be invalid"}
+    assert r.status_code == 401 and r.json() == {
+        "success": False,
+        "message": "Forbidden, your auth token seems to be invalid",
+    }
     r = requests.get(f"{sb.platform_url}/sites/123", headers=TOKEN, timeout=5)
     assert r.json()["success"] is True and r.json()["Sites"][0]["id"] == "123"
     assert requests.get(f"{sb.platform_url}/sites/999", headers=TOKEN, timeout=5).status_code == 404
@@ -45,8 +47,11 @@ def test_upload_limits(sb):
 def test_full_replaces_delta_merges(sb):
     sb.put_site_rows([{"id": "old"}, {"id": "soft"}, {"id": "hard"}])
     delta = new_batch_id()
-    post(sb, f"/sites/123/products/{delta}/upload",
-         [{"id": "new"}, {"id": "soft", "pup:isdeleted": 1}, {"id": "hard", "pup:isdeleted": -1}])
+    post(
+        sb,
+        f"/sites/123/products/{delta}/upload",
+        [{"id": "new"}, {"id": "soft", "pup:isdeleted": 1}, {"id": "hard", "pup:isdeleted": -1}],
+    )
     post(sb, f"/sites/123/products/{delta}/commit", {"type": "delta", "automatic_import": True})
     rows = sb.site_rows()
     assert set(rows) == {"old", "soft", "new"} and rows["soft"]["pup:isdeleted"] == 1
@@ -80,8 +85,9 @@ def test_concurrent_operations_on_one_batch_get_423(sb):
 
 
 def test_process_trigger_rate_limit(sb):
-    client = PlatformClient(api_url=sb.platform_url, client_id="1234", client_secret="sandbox-secret", site="123",
-                            max_wait=1)
+    client = PlatformClient(
+        api_url=sb.platform_url, client_id="1234", client_secret="sandbox-secret", site="123", max_wait=1
+    )
     pid = client.trigger_process("import")
     assert len(pid) == 32 and client.process_status(pid) == "success"
     assert client.process_status("unknown") == "queued"
@@ -93,8 +99,12 @@ def test_process_trigger_rate_limit(sb):
 def test_stream_rate_limit_30_per_second(sb):
     session = requests.Session()
     headers = {"Authorization": "Bearer sandbox-stream-token", "Content-Type": "application/x-ndjson"}
-    codes = [session.post(f"{sb.stream_url}/streams/1000/products", data=b'{"id":"1"}\n', headers=headers,
-                          timeout=5).status_code for _ in range(35)]
+    codes = [
+        session.post(
+            f"{sb.stream_url}/streams/1000/products", data=b'{"id":"1"}\n', headers=headers, timeout=5
+        ).status_code
+        for _ in range(35)
+    ]
     assert codes[:30] == [200] * 30 and 429 in codes[30:]
     # The client paces itself under the limit and waits out a 429.
     client = StreamClient(api_url=sb.stream_url, stream_id="1000", token="sandbox-stream-token")
@@ -106,8 +116,9 @@ def test_stream_rate_limit_30_per_second(sb):
 def test_product_read_limit(sb):
     sb.state.read_rate = 2
     sb.put_site_rows([{"id": "1", "gtin": "42"}])
-    client = PlatformClient(api_url=sb.platform_url, client_id="1234", client_secret="sandbox-secret", site="123",
-                            max_wait=0)
+    client = PlatformClient(
+        api_url=sb.platform_url, client_id="1234", client_secret="sandbox-secret", site="123", max_wait=0
+    )
     client._read_pacer.interval = 0
     assert client.read_products(fields=["id"]) == [{"id": "1"}]
     client.read_products()
