@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import uuid
 
 from django.conf import settings
 
-from .envelope import error_response
+from config.logs import log_context, log_context_get
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+from .envelope import error_response
 
 
 def current_request_id() -> str:
-    return _request_id.get()
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
-        return True
+    return log_context_get().get("request_id", "-")
 
 
 class RequestIdMiddleware:
@@ -33,8 +25,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         rid = incoming[:64] if incoming and incoming.isprintable() else uuid.uuid4().hex
-        token = _request_id.set(rid)
-        try:
+        with log_context(request_id=rid):
             if request.path.startswith("/api/"):
                 too_big = self._too_big(request)
                 if too_big is not None:
@@ -42,8 +33,6 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = rid
             return response
-        finally:
-            _request_id.reset(token)
 
     @staticmethod
     def _too_big(request):

@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 
+from config.logs import log_context, log_context_get
 from syncjobs.locks import lock_acquire, lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob
 
@@ -64,10 +65,16 @@ def jobs_run_concurrently(
                 except BaseException:
                     lock_release(lock)
                     raise
-                in_flight[pool.submit(_execute, work)] = (work, lock)
+                in_flight[pool.submit(_execute_logged, work, log_context_get())] = (work, lock)
             settle_all()
         finally:
             for future, (_, lock) in list(in_flight.items()):
                 future.cancel()
                 lock_release(lock)
     return done
+
+
+def _execute_logged(work: Work, context: dict[str, str]) -> None:
+    """`_execute` in a pool thread, its log lines tagged with the request and the job."""
+    with log_context(**{**context, "sync_id": work.job.sync_id, "reference": work.job.reference}):
+        _execute(work)

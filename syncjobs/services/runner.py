@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage, ShopFeature, ShopFeatureValue
+from config.logs import log_context
 from connectors.http import Backoff, RemoteError
 from connectors.prestashop.mapping import feature_pairs
 from connectors.prestashop.types import FeatureSpec, ImageSpec, ProductSpec, PushResult
@@ -358,8 +359,8 @@ def _notify_productsup(product_id: int) -> None:
 
 def job_run(*, job_id: int, trigger: str = SyncAttempt.Trigger.WORKER, user=None, reopen: bool = False) -> SyncJob:
     """Run one job now, holding its reference's lock (so no two runs of one reference overlap anywhere)."""
-    reference = SyncJob.objects.values_list("reference", flat=True).get(pk=job_id)
-    with reference_lock(reference):
+    reference, sync_id = SyncJob.objects.values_list("reference", "sync_id").get(pk=job_id)
+    with log_context(sync_id=sync_id, reference=reference), reference_lock(reference):
         try:
             work = job_begin(job_id=job_id, trigger=trigger, user=user, reopen=reopen)
         except JobNotRunnable:
