@@ -37,7 +37,7 @@ def _start_shop(latency_ms: int) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "connectors.prestashop.sandbox",
+            "sandboxes.prestashop",
             "--host",
             "127.0.0.1",
             "--port",

@@ -171,7 +171,7 @@ def _child(args: list[str], env: dict) -> dict:
 
 def _start_sandbox(env: dict) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.productsup.sandbox", "--port", "0", "--process-interval", "0"],
+        [sys.executable, "-m", "sandboxes.productsup", "--port", "0", "--process-interval", "0"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -82,7 +82,7 @@ def main() -> None:
                 [
                     py,
                     "-m",
-                    "connectors.prestashop.sandbox",
+                    "sandboxes.prestashop",
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -102,7 +102,7 @@ def main() -> None:
                 [
                     py,
                     "-m",
-                    "connectors.productsup.sandbox",
+                    "sandboxes.productsup",
                     "--host",
                     "127.0.0.1",
                     "--port",

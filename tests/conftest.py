@@ -45,7 +45,7 @@ def api_client(user):
 @pytest.fixture
 def sandbox_shop(settings):
     """The sandbox PrestaShop as a real HTTP server on a free port, with the service pointed at it."""
-    from connectors.prestashop.sandbox import SandboxPrestaShop
+    from sandboxes.prestashop import SandboxPrestaShop
 
     shop = SandboxPrestaShop(host="127.0.0.1", port=0, api_key="TESTKEYTESTKEYTESTKEYTESTKEY1234")
     shop.start()
@@ -62,7 +62,7 @@ def sandbox_shop(settings):
 @pytest.fixture
 def sandbox():
     """The sandbox Productsup (Platform and Stream APIs) as a real HTTP server on a free port."""
-    from connectors.productsup.sandbox import SandboxProductsup
+    from sandboxes.productsup import SandboxProductsup
 
     with SandboxProductsup(
         port=0,

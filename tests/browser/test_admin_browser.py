@@ -228,7 +228,7 @@ def test_staff_find_a_failed_job_read_its_error_and_see_a_product(page, live_ser
 
 def test_retry_a_failed_job_once_the_shop_is_healthy(page, live_server, staff, settings, request):
     try:
-        from connectors.prestashop.sandbox import SandboxPrestaShop  # noqa: F401
+        from sandboxes.prestashop import SandboxPrestaShop  # noqa: F401
     except ImportError:
         pytest.skip("the sandbox PrestaShop is not available yet")
     from config.celery import app

@@ -129,7 +129,7 @@ def _point_app(app, url: str) -> None:
 @pytest.fixture(name="sandbox")
 def fixture_sandbox(settings):
     """The sandbox PrestaShop, in this process, on a free loopback port."""
-    from connectors.prestashop.sandbox import SandboxPrestaShop
+    from sandboxes.prestashop import SandboxPrestaShop
 
     shop = SandboxPrestaShop(host="127.0.0.1", port=0, api_key=SANDBOX_KEY)
     shop.start()

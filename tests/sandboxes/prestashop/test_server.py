@@ -11,7 +11,7 @@ import requests
 from lxml import etree
 from PIL import Image
 
-from connectors.prestashop.sandbox import SandboxPrestaShop
+from sandboxes.prestashop import SandboxPrestaShop
 
 KEY = "TESTKEYTESTKEYTESTKEYTESTKEY1234"
 

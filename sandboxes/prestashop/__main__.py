@@ -1,4 +1,4 @@
-"""python -m connectors.prestashop.sandbox --host 127.0.0.1 --port 8081 --key KEY [--state-file FILE]"""
+"""python -m sandboxes.prestashop --host 127.0.0.1 --port 8081 --key KEY [--state-file FILE]"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .server import DEFAULT_API_KEY, DEFAULT_IMAGE_MAX_BYTES, SandboxPrestaShop
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m connectors.prestashop.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandboxes.prestashop", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--key", default=DEFAULT_API_KEY, help="webservice key (32 characters)")

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from connectors.productsup.client import PlatformClient, ProductsupRateLimited, StreamClient, new_batch_id
-from connectors.productsup.sandbox import SandboxProductsup
+from sandboxes.productsup import SandboxProductsup
 
 TOKEN = {"X-Auth-Token": "1234:sandbox-secret"}
 

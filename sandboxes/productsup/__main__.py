@@ -1,4 +1,4 @@
-"""`python -m connectors.productsup.sandbox --port 8082 [--state var/productsup-sandbox.json]`.
+"""`python -m sandboxes.productsup --port 8082 [--state var/productsup-sandbox.json]`.
 
 Prints one line `Productsup sandbox listening on http://HOST:PORT` (with the real port when --port 0),
 then serves until interrupted; with --state the site and stream data survive restarts.
@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from connectors.productsup.sandbox.server import (
+from sandboxes.productsup.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_STREAM_TOKEN,
