@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 from .server import DEFAULT_API_KEY, DEFAULT_IMAGE_MAX_BYTES, SandboxPrestaShop
 
@@ -25,13 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         image_max_bytes=args.image_max_bytes,
         state_file=args.state_file,
     )
-    shop.start()
-    print(f"Sandbox PrestaShop at {shop.url} (webservice {shop.ws_url}, key {shop.api_key})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        shop.stop()
+    shop.serve_until_signalled(f"Sandbox PrestaShop at {{url}} (webservice {{url}}/api/, key {shop.api_key})")
 
 
 if __name__ == "__main__":

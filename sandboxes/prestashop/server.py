@@ -15,9 +15,10 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from sandboxes.server import SandboxHandler, SandboxServer
 
 from .php import mysql_decimal, str2url
 from .store import Store
@@ -27,21 +28,9 @@ DEFAULT_API_KEY = "SANDBOXKEYSANDBOXKEYSANDBOXKEY32"
 DEFAULT_IMAGE_MAX_BYTES = 8 * 1000 * 1000  # PS_LIMIT_UPLOAD_IMAGE_VALUE = 8 (MB), checked as 8 * 1000 * 1000
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    shop: SandboxPrestaShop
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: without this keep-alive clients wait ~40 ms
+class _Handler(SandboxHandler):
     server_version = "Apache"
     sys_version = ""
-    server: _Server
-
-    def log_message(self, format, *args):
-        return
 
     def _body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -68,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         body = self._body()
-        shop = self.server.shop
+        shop: SandboxPrestaShop = self.server.sandbox
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         try:
@@ -87,8 +76,11 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
-class SandboxPrestaShop:
+class SandboxPrestaShop(SandboxServer):
     """An in-process PrestaShop 8.2 webservice emulator on a real socket."""
+
+    handler_class = _Handler
+    thread_name = "sandbox-prestashop"
 
     def __init__(
         self,
@@ -99,7 +91,7 @@ class SandboxPrestaShop:
         image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
         state_file: str | Path | None = None,
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.api_key = api_key
         self.latency_ms = latency_ms
         self.image_max_bytes = image_max_bytes
@@ -113,36 +105,8 @@ class SandboxPrestaShop:
         self._failures: list[tuple[int, str]] = []
         self._meta_lock = threading.Lock()
         self._save_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------------------------------- lifecycle
-
-    def start(self) -> SandboxPrestaShop:
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.shop = self
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-prestashop", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SandboxPrestaShop:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:

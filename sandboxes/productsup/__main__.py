@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
 from sandboxes.productsup.server import (
     SANDBOX_CLIENT_ID,
@@ -56,20 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         stream_token=args.stream_token,
         process_interval=args.process_interval,
         state_file=args.state,
-    ).start()
-    print(f"Productsup sandbox listening on {sandbox.url}", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        saved_at = 0
-        while not stop.wait(10):
-            calls = len(sandbox.state.calls)
-            if calls != saved_at:  # only when something was asked of it
-                sandbox.save()
-                saved_at = calls
-    finally:
-        sandbox.stop()
+    )
+    saved_at = 0
+
+    def save_if_asked() -> None:  # only when something was asked of it
+        nonlocal saved_at
+        calls = len(sandbox.state.calls)
+        if calls != saved_at:
+            sandbox.save()
+            saved_at = calls
+
+    sandbox.serve_until_signalled("Productsup sandbox listening on {url}", every=10, tick=save_if_asked)
     return 0
 
 

@@ -31,9 +31,10 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandboxes.server import SandboxHandler, SandboxServer
 
 MAX_ROWS_PER_UPLOAD = 10_000
 STREAM_MAX_PRODUCT_BYTES = 1024 * 1024
@@ -169,14 +170,12 @@ class SandboxState:
                 self.imports[int(k)] = rows
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(SandboxHandler):
     server_version = "ProductsupSandbox/1.0"
-    state: SandboxState  # set on the subclass made per server
 
-    def log_message(self, format, *args):
-        return
+    @property
+    def state(self) -> SandboxState:
+        return self.server.sandbox.state
 
     # dispatch -------------------------------------------------------------------------------------
     def do_GET(self):
@@ -668,7 +667,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(202 if invalid else 200, {"data": batch}, content_type="application/vnd.api+json")
 
 
-class SandboxProductsup:
+class SandboxProductsup(SandboxServer):
     """The sandbox as an object: start/stop, inspection and fault injection for tests.
 
     with SandboxProductsup(port=0) as sandbox:
@@ -676,6 +675,9 @@ class SandboxProductsup:
         ...
         sandbox.site_rows(123)
     """
+
+    handler_class = _Handler
+    thread_name = "productsup-sandbox"
 
     def __init__(
         self,
@@ -707,33 +709,15 @@ class SandboxProductsup:
             read_rate=read_rate,
         )
         self.state.keep_rows = keep_rows
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.site_id = site_id
         self.stream_id = str(stream_id)
         self.state_file = Path(state_file) if state_file else None
         if self.state_file and self.state_file.exists():
             self.state.load(json.loads(self.state_file.read_text()))
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # lifecycle ------------------------------------------------------------------------------------
-    def start(self) -> SandboxProductsup:
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="productsup-sandbox", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def on_stop(self) -> None:
         self.save()
 
     def save(self) -> None:
@@ -741,16 +725,6 @@ class SandboxProductsup:
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.state.dump()))
             tmp.replace(self.state_file)
-
-    def __enter__(self) -> SandboxProductsup:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def platform_url(self) -> str:
