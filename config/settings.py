@@ -6,6 +6,7 @@ Production: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), CE
 
 from __future__ import annotations
 
+import os
 import secrets
 import warnings
 from datetime import timedelta
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.metrics.WebhookMetricsMiddleware",  # outside RequestIdMiddleware: it sees the 413s too
     "config.api.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -302,6 +304,15 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").lower()
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 LOGGING_CONFIG = "config.logs.configure"
+
+# --- Metrics (SPEC §9.2) ---------------------------------------------------------------------
+# Every process of the service on this machine writes its counters here and /metrics adds them up
+# (prometheus_client's multiprocess mode). Named before any metric exists; one directory per machine.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Bearer token for GET /metrics; unset: open.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Error reports (Sentry) ------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import health
+from . import health, metrics
 from .api import auth_views
 
 handler400 = "config.api.views.bad_request"
@@ -13,6 +13,7 @@ handler500 = "config.api.views.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/auth/login", auth_views.LoginApi.as_view(), name="auth-login"),
     path("api/auth/refresh", auth_views.RefreshApi.as_view(), name="auth-refresh"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,6 +10,7 @@ so callers (services, tasks) decide what to retry from the exception type alone:
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -92,20 +93,69 @@ class Backoff:
         return random.uniform(0, min(self.cap, self.base * (2 ** max(attempt - 1, 0))))
 
 
+RequestObserver = Callable[[str, str], None]
+_observers: list[RequestObserver] = []
+
+
+def observe_requests(observer: RequestObserver) -> None:
+    """Call `observer(system, outcome)` after every HTTP request a session of `build_session(system=…)`
+    sends; `outcome` is `2xx`, `4xx`, `5xx` or `error` (no answer, or a redirect). The service counts
+    them for its metrics; connectors know nothing of who listens."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def request_outcome(status: int | None) -> str:
+    if status is None:
+        return "error"
+    if 200 <= status < 300:
+        return "2xx"
+    if 400 <= status < 500:
+        return "4xx"
+    if status >= 500:
+        return "5xx"
+    return "error"  # 1xx/3xx: the clients never follow redirects, so a redirected call failed
+
+
+class ObservedAdapter(HTTPAdapter):
+    """The transport adapter of every connector session: each request that goes out (retries included,
+    since each is sent here) is reported to the observers, whatever the client does with the answer."""
+
+    def __init__(self, system: str, **kwargs) -> None:
+        self.system = system
+        super().__init__(**kwargs)
+
+    def send(self, request, *args, **kwargs):
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception:
+            self._notify(None)
+            raise
+        self._notify(response.status_code)
+        return response
+
+    def _notify(self, status: int | None) -> None:
+        outcome = request_outcome(status)
+        for observer in _observers:
+            observer(self.system, outcome)
+
+
 def build_session(
     *,
     auth: tuple[str, str] | None = None,
     headers: dict[str, str] | None = None,
     pool_size: int = 16,
+    system: str = "",
 ) -> requests.Session:
     """A keep-alive session with a connection pool sized for our bounded concurrency.
 
     Retries are not done by urllib3 here: each client's `_request()` decides what is safe to retry
     (a POST that created something must not be blindly repeated) and records every try.
     Redirects are not followed by the clients (`allow_redirects=False`): a redirected API call is an error.
+    `system` names the remote for the request observers (metrics).
     """
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = ObservedAdapter(system, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if auth is not None:

@@ -28,7 +28,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -224,9 +224,15 @@ def productsup_flush() -> ProductsupBatch | None:
 
 # --- export ------------------------------------------------------------------------------------
 def productsup_export(
-    *, full: bool, triggered_by: str, retry_of: ProductsupBatch | None = None
+    *,
+    full: bool,
+    triggered_by: str,
+    retry_of: ProductsupBatch | None = None,
+    on_progress: Callable[[BatchStats], None] | None = None,
 ) -> ProductsupBatch | None:
     """Send every product (`full`) or every changed one (delta) now, as one batch.
+
+    `on_progress(stats)` is called after every upload request (the command's progress bar).
 
     Returns the last batch (committed, or failed after PRODUCTSUP_BATCH_ATTEMPTS whole-batch attempts),
     or None when Productsup is disabled or a delta finds nothing to send. Raises ExportBusy when
@@ -254,6 +260,7 @@ def productsup_export(
                 retry_of=previous,
                 columns=columns,
                 lease=lease,
+                on_progress=on_progress,
             )
             if batch.status in (Status.COMMITTED, Status.PARTIAL):
                 return batch
@@ -293,6 +300,7 @@ def _run_batch(
     retry_of: ProductsupBatch | None,
     columns: list[str],
     lease: Lease,
+    on_progress: Callable[[BatchStats], None] | None = None,
 ) -> ProductsupBatch:
     batch = ProductsupBatch.objects.create(
         batch_id=new_batch_id(),
@@ -310,6 +318,8 @@ def _run_batch(
             rows=stats.rows, requests=stats.requests, bytes=stats.bytes, deleted_rows=stats.deleted
         )
         lease.renew()
+        if on_progress is not None:
+            on_progress(stats)
 
     items = _export_items(batch, full=kind == ProductsupBatch.Kind.FULL, columns=columns)
     try:

@@ -36,6 +36,8 @@ class SyncSource(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     SCHEDULE = "schedule", "Schedule"
     ADMIN = "admin", "Admin"
+    COMMAND = "command", "Command"  # a manage.py command
+    IMPORT = "import", "Import"  # manage.py import_products (SPEC §9.4)
 
 
 class SyncJob(models.Model):

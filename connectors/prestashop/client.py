@@ -88,7 +88,7 @@ class PrestaShopClient:
         self.timeout = (connect_timeout, timeout)
         self.max_retries = max_retries
         self.backoff = backoff or Backoff()
-        self.session = session or build_session()
+        self.session = session or build_session(system=SYSTEM)
         self._auth = (api_key, "")
         self._sleep = time.sleep  # patched in tests
         self._lock = threading.Lock()

@@ -139,7 +139,7 @@ class _Client:
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self.lock_backoff = lock_backoff or Backoff(base=0.5, cap=10.0)
         self.sleep = sleep
-        self.session = session or build_session(pool_size=4)
+        self.session = session or build_session(pool_size=4, system=SYSTEM)
         self.calls = 0  # HTTP requests sent, retries included
 
     def close(self) -> None:

@@ -14,18 +14,20 @@ from syncjobs.services.enqueue import job_enqueue
 
 
 @transaction.atomic
-def product_sync_request(*, product: Product, user=None, force: bool = False, enqueue: bool = True) -> SyncJob:
+def product_sync_request(
+    *, product: Product, user=None, force: bool = False, enqueue: bool = True, source: str = SyncSource.ADMIN
+) -> SyncJob:
     """Store a pending job that makes the shop match `product` as held now, and enqueue it (unless the
-    caller runs it itself, like `manage.py resync`)."""
+    caller runs it itself, like `manage.py resync`, whose jobs have source `command`)."""
     operation = SyncOperation.DELETE if product.is_deleted else SyncOperation.UPDATE
     job = SyncJob.objects.create(
         reference=product.reference,
         product=product,
         operation=operation,
-        source=SyncSource.ADMIN,
+        source=source,
         status=SyncStatus.PENDING,
         force=force,
-        payload={"operation": operation, "reference": product.reference, "requested": "admin", "force": force},
+        payload={"operation": operation, "reference": product.reference, "requested": source, "force": force},
         product_version=product.version,
         presta_id=product.presta_id,
         requested_by=user if getattr(user, "is_authenticated", False) else None,

@@ -10,6 +10,7 @@ change and writes nothing to the shop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import F
@@ -38,8 +39,15 @@ def resync_request(
     return run
 
 
-def resync_start(*, run_id: int | None = None, dry_run: bool = False, inline: bool = False) -> ResyncRun:
-    """Split the catalogue into chunks and queue one task per chunk (or, `inline`, run them here)."""
+def resync_start(
+    *,
+    run_id: int | None = None,
+    dry_run: bool = False,
+    inline: bool = False,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> ResyncRun:
+    """Split the catalogue into chunks and queue one task per chunk (or, `inline`, run them here and call
+    `on_chunk(products_done, total)` after each: the command's progress)."""
     from syncjobs.tasks import resync_chunk_task
 
     if run_id is None:
@@ -53,9 +61,13 @@ def resync_start(*, run_id: int | None = None, dry_run: bool = False, inline: bo
         run.status = ResyncRun.Status.COMPLETED
         run.finished_at = timezone.now()
     run.save()
+    done = 0
     for ids in chunks:
         if inline:
             resync_chunk(run_id=run.pk, product_ids=ids)
+            done += len(ids)
+            if on_chunk is not None:
+                on_chunk(done, run.total)
         else:
             transaction.on_commit(lambda ids=ids: resync_chunk_task.apply_async((run.pk, ids)))
     if inline:
@@ -90,7 +102,8 @@ def resync_chunk(*, run_id: int, product_ids: list[int]) -> int:
                     reference=product.reference,
                     product=product,
                     operation=SyncOperation.UPDATE,
-                    source=SyncSource.SCHEDULE,
+                    # `resync --all` records its jobs as the command's; the admin's and beat's as `schedule`.
+                    source=SyncSource.COMMAND if run.source == SyncSource.COMMAND else SyncSource.SCHEDULE,
                     force=run.force,
                     product_version=product.version,
                     payload={"resync": run.pk},

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage, ShopFeature, ShopFeatureValue
+from config import metrics
 from config.logs import log_context
 from connectors.http import Backoff, RemoteError
 from connectors.prestashop.mapping import feature_pairs
@@ -337,16 +338,22 @@ def _finish(work: Work) -> SyncJob:
         job.duration_ms = int((job.completed_at - job.started_at).total_seconds() * 1000) if job.completed_at else None
         job.save()
         attempt.save()
+        if job.is_final:
+            seconds = job.duration_ms / 1000 if job.duration_ms is not None else None
+            status, source = job.status, job.source
+            transaction.on_commit(lambda: metrics.job_finished(status=status, source=source, seconds=seconds))
         # Productsup gets what the ERP sent even when the shop copy did not change (e.g. a new `Gruppo`);
         # a scheduled resync only tells it about products it had to correct.
-        if (
-            product is not None
-            and work.error is None
-            and work.action != "noop"
-            and (changed or job.source != SyncSource.SCHEDULE)
-        ):
+        if product is not None and work.error is None and work.action != "noop" and (changed or not _is_resync(job)):
             _notify_productsup(product.pk)
     return job
+
+
+def _is_resync(job: SyncJob) -> bool:
+    """A full resync's job (scheduled, or `resync --all`): it reads the shop copy to catch manual edits."""
+    return job.source == SyncSource.SCHEDULE or (
+        job.source == SyncSource.COMMAND and isinstance(job.payload, dict) and "resync" in job.payload
+    )
 
 
 def _notify_productsup(product_id: int) -> None:
@@ -365,7 +372,7 @@ def job_run(*, job_id: int, trigger: str = SyncAttempt.Trigger.WORKER, user=None
             work = job_begin(job_id=job_id, trigger=trigger, user=user, reopen=reopen)
         except JobNotRunnable:
             return SyncJob.objects.get(pk=job_id)
-        work.verify = work.job.source == "schedule"
+        work.verify = _is_resync(work.job)
         _prepare(work)
         _execute(work)
         return _finish(work)

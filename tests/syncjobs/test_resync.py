@@ -78,7 +78,7 @@ def test_resync_command_forces_one_product(two_products, sandbox_shop, capsys):
 
     assert "R1: completed" in capsys.readouterr().out
     assert sandbox_shop.product_by_reference("R1")["name"][1] == "Name R1"
-    assert SyncJob.objects.filter(reference="R1", source="admin", force=True).exists()
+    assert SyncJob.objects.filter(reference="R1", source="command", force=True).exists()
 
 
 def test_resync_command_dry_run_of_everything(two_products, sandbox_shop, capsys):

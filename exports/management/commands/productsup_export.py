@@ -1,17 +1,22 @@
 """`python manage.py productsup_export [--full] [--process] [--wait SECONDS]`
 
 Sends what is pending (a delta of every changed product), or with --full every product, to Productsup
-now, and prints the batch. --process then asks Productsup to start a process for it (staff only: the
+now, and prints the batch; the upload's progress shows as a bar on a terminal, a log line per upload
+request otherwise. --process then asks Productsup to start a process for it (staff only: the
 commit already schedules one with automatic_import).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.models import Product
+from config.progress import Progress
 from exports.models import ProductsupBatch
+from exports.services import ExportBusy, productsup_export, productsup_process_trigger
 
 
 class Command(BaseCommand):
@@ -23,17 +28,23 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=int, default=120, help="seconds to wait for a running export")
 
     def handle(self, *args, full: bool = False, process: bool = False, wait: int = 120, **options):
-        from exports.services import ExportBusy, productsup_export, productsup_process_trigger
-
         deadline = time.monotonic() + max(0, wait)
-        while True:
-            try:
-                batch = productsup_export(full=full, triggered_by=ProductsupBatch.Trigger.COMMAND)
-                break
-            except ExportBusy as exc:
-                if time.monotonic() >= deadline:
-                    raise CommandError(str(exc)) from exc
-                time.sleep(2)
+        total = Product.objects.count() if full else None
+        with Progress(
+            what="Productsup full export" if full else "Productsup export", total=total, stream=sys.stderr
+        ) as bar:
+            while True:
+                try:
+                    batch = productsup_export(
+                        full=full,
+                        triggered_by=ProductsupBatch.Trigger.COMMAND,
+                        on_progress=lambda stats: bar.advance_to(stats.rows),
+                    )
+                    break
+                except ExportBusy as exc:
+                    if time.monotonic() >= deadline:
+                        raise CommandError(str(exc)) from exc
+                    time.sleep(2)
         if batch is None:
             self.stdout.write("Nothing to send (no pending changes, or PRODUCTSUP_ENABLED is off).")
             return

@@ -5,12 +5,16 @@
 
 `--force` pushes every part even when nothing changed (restores manual edits in the shop); `--dry-run`
 only reports what a full resync would change. Runs in this process (no worker needed) and prints the
-outcome of each product.
+outcome of each product; `--all` shows its progress (a bar on a terminal, a log line per 1,000 products
+otherwise).
 """
+
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Product
+from config.progress import Progress
 from syncjobs.models import ResyncRun, SyncAttempt, SyncSource
 from syncjobs.services.manual import product_sync_request
 from syncjobs.services.resync import resync_start
@@ -43,7 +47,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"{ref}: unknown reference")
                 failed += 1
                 continue
-            job = product_sync_request(product=product, user=None, force=force, enqueue=False)
+            job = product_sync_request(
+                product=product, user=None, force=force, enqueue=False, source=SyncSource.COMMAND
+            )
             job = job_run(job_id=job.pk, trigger=SyncAttempt.Trigger.ADMIN)
             line = f"{ref}: {job.status} ({job.outcome or '-'}) {job.sync_id} presta_id={job.presta_id}"
             if job.error:
@@ -54,8 +60,12 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} product(s) failed")
 
     def _all(self, *, force, dry_run):
-        run = ResyncRun.objects.create(dry_run=dry_run, force=force, source=SyncSource.ADMIN)
-        run = resync_start(run_id=run.pk, dry_run=dry_run, inline=True)
+        run = ResyncRun.objects.create(dry_run=dry_run, force=force, source=SyncSource.COMMAND)
+        total = Product.objects.filter(is_deleted=False).count()
+        with Progress(what="Dry run" if dry_run else "Resync", total=total, stream=sys.stderr) as progress:
+            run = resync_start(
+                run_id=run.pk, dry_run=dry_run, inline=True, on_chunk=lambda done, _: progress.advance_to(done)
+            )
         kind = "Dry run" if dry_run else "Resync"
         self.stdout.write(
             f"{kind} #{run.pk}: {run.checked} checked, {run.changed} {'would change' if dry_run else 'changed'}, "
