@@ -254,8 +254,8 @@ SANDBOX_PRODUCTSUP_PORT = env.int("SANDBOX_PRODUCTSUP_PORT", default=8082)
 PRODUCTSUP_ENABLED = env.bool("PRODUCTSUP_ENABLED", default=True)
 PRODUCTSUP_TRANSPORT = env.str("PRODUCTSUP_TRANSPORT", default="platform")
 PRODUCTSUP_API_URL = env.str(
-    "PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}/platform/v2"
-).rstrip("/")
+    "PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}"
+).rstrip("/")  # the host; the client adds /platform/v2 and /product/v2 (a URL ending in /platform/v2 works too)
 PRODUCTSUP_CLIENT_ID = env.str("PRODUCTSUP_CLIENT_ID", default="1234")
 PRODUCTSUP_CLIENT_SECRET = env.str("PRODUCTSUP_CLIENT_SECRET", default="sandbox-secret")
 PRODUCTSUP_SITE = env.str("PRODUCTSUP_SITE", default="123")

@@ -291,8 +291,9 @@ class PlatformClient(_Client):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.api_url = api_url.rstrip("/")
-        self.product_api_url = (product_api_url or _product_api_url(self.api_url)).rstrip("/")
+        host = platform_host(api_url)
+        self.api_url = f"{host}/platform/v2"
+        self.product_api_url = (product_api_url or f"{host}/product/v2").rstrip("/")
         self.client_id = str(client_id)
         self.client_secret = str(client_secret)
         self.site = str(site).strip()
@@ -485,8 +486,11 @@ def _json_bytes(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
-def _product_api_url(api_url: str) -> str:
-    """Product read lives beside the platform API: …/platform/v2 → …/product/v2."""
-    if api_url.endswith("/platform/v2"):
-        return api_url[: -len("/platform/v2")] + "/product/v2"
-    return api_url.rsplit("/platform", 1)[0] + "/product/v2"
+def platform_host(api_url: str) -> str:
+    """PRODUCTSUP_API_URL is the host, as Productsup documents it (SPEC §3); the client adds `/platform/v2/...`
+    and `/product/v2/...` itself. A URL that already ends in `/platform/v2` (or `/platform`) is accepted too."""
+    base = api_url.strip().rstrip("/")
+    for suffix in ("/platform/v2", "/platform"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base

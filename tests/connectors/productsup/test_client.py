@@ -329,3 +329,29 @@ def test_stream_auth_error(stream):
     )
     with pytest.raises(ProductsupAuthError, match="Unauthorized"):
         stream.upload([{"id": "a"}])
+
+
+# --- PRODUCTSUP_API_URL: the host (SPEC §3), or a base already ending in /platform/v2 -------------
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "https://platform-api.test",
+        "https://platform-api.test/",
+        "https://platform-api.test/platform/v2",
+        "https://platform-api.test/platform/v2/",
+    ],
+)
+@responses.activate
+def test_api_url_is_the_host_or_the_platform_base(api_url, sleeps):
+    client = PlatformClient(api_url=api_url, client_id="1234", client_secret="s", site="123", sleep=sleeps)
+    responses.get("https://platform-api.test/platform/v2/sites/123", json={"success": True, "Sites": [{"id": 123}]})
+    responses.get(
+        "https://platform-api.test/product/v2/site/123/stage/intermediate/0/",
+        json={"success": True, "products": [{"id": "1"}]},
+    )
+    client.get_site()
+    assert client.read_products(fields=["id"], limit=1) == [{"id": "1"}]
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [
+        "https://platform-api.test/platform/v2/sites/123",
+        "https://platform-api.test/product/v2/site/123/stage/intermediate/0/",
+    ]
