@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers
 
@@ -28,7 +29,45 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_QUANTITY = 2_147_483_647
 # File extension → the Pillow format the bytes must have.
 IMAGE_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
-EAN13 = re.compile(r"^\d{13}$")
+EAN13 = re.compile(r"^[0-9]{13}$")
+REFERENCE_MAX = 64  # Product::$definition reference size
+# PrestaShop 8 classes/Validate.php, the rules Product::$definition applies to what we send:
+# isReference: /^[^<>;={}]*$/u (the RegexValidator on ProductInput.reference)
+PRICE_WHOLE_DIGITS = 10  # isPrice: /^[0-9]{1,10}(\.[0-9]{1,9})?$/ (we keep 6 decimals)
+# isCleanHtml (description): no <script, no on…= event attribute, no "script:", no iframe/frame/form/input/embed/object.
+_HTML_EVENTS = (
+    "onmousedown|onmousemove|onmmouseup|onmouseover|onmouseout|onload|onunload|onfocus|onblur|onchange"
+    "|onsubmit|ondblclick|onclick|onkeydown|onkeyup|onkeypress|onmouseenter|onmouseleave|onerror|onselect|onreset"
+    "|onabort|ondragdrop|onresize|onactivate|onafterprint|onmoveend"
+    "|onafterupdate|onbeforeactivate|onbeforecopy|onbeforecut|onbeforedeactivate|onbeforeeditfocus|onbeforepaste"
+    "|onbeforeprint|onbeforeunload|onbeforeupdate|onmove"
+    "|onbounce|oncellchange|oncontextmenu|oncontrolselect|oncopy|oncut|ondataavailable|ondatasetchanged"
+    "|ondatasetcomplete|ondeactivate|ondrag|ondragend|ondragenter|onmousewheel"
+    "|ondragleave|ondragover|ondragstart|ondrop|onerrorupdate|onfilterchange|onfinish|onfocusin|onfocusout"
+    "|onhashchange|onhelp|oninput|onlosecapture|onmessage|onmouseup|onmovestart"
+    "|onoffline|ononline|onpaste|onpropertychange|onreadystatechange|onresizeend|onresizestart|onrowenter"
+    "|onrowexit|onrowsdelete|onrowsinserted|onscroll|onsearch|onselectionchange"
+    "|onselectstart|onstart|onstop"
+)
+_UNCLEAN_HTML = (
+    (re.compile(r"<[\s]*script", re.I | re.M | re.S), "Must not contain a <script> tag."),
+    (re.compile(rf"({_HTML_EVENTS})[\s]*=", re.I | re.M | re.S), "Must not contain an on… event attribute."),
+    (re.compile(r".*script\:", re.I | re.M | re.S), "Must not contain a script: link."),
+    (
+        re.compile(r"<[\s]*(i?frame|form|input|embed|object)", re.I | re.M | re.S),
+        "Must not contain iframe, frame, form, input, embed or object tags.",
+    ),
+)
+
+
+def description_problem(value: str) -> str | None:
+    """Why PrestaShop would refuse this description (Validate::isCleanHtml), or None."""
+    for pattern, message in _UNCLEAN_HTML:
+        if pattern.search(value):
+            return message + " PrestaShop refuses it (isCleanHtml)."
+    return None
+
+
 DATA_URI = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
 
@@ -89,10 +128,18 @@ class ProductInput(serializers.Serializer):
     """SPEC §4.3 product object (the `products-sync-api.txt` data model)."""
 
     operation = serializers.ChoiceField(choices=["create", "update"])
-    reference = StrictCharField(max_length=64)
+    reference = StrictCharField(
+        max_length=REFERENCE_MAX,
+        validators=[
+            RegexValidator(
+                r"^[^<>;={}]*$",
+                message="Must not contain < > ; = { or } (PrestaShop refuses them in references).",
+            )
+        ],
+    )
     name = StrictCharField(max_length=255)
     description = StrictCharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
-    price = StrictDecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0"))
+    price = StrictDecimalField(max_digits=PRICE_WHOLE_DIGITS + 6, decimal_places=6, min_value=Decimal("0"))
     quantity = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY)
     active = StrictBooleanField(required=False)
     categories = serializers.ListField(
@@ -101,7 +148,13 @@ class ProductInput(serializers.Serializer):
         allow_null=True,
         max_length=250,
     )
-    ean13 = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=13)
+    ean13 = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=13,
+        validators=[RegexValidator(r"^([0-9]{13})?$", message="Must be 13 digits, or empty.")],
+    )
     weight = StrictDecimalField(
         max_digits=12, decimal_places=6, min_value=Decimal("0"), required=False, allow_null=True
     )
@@ -117,6 +170,12 @@ class ProductInput(serializers.Serializer):
             raise serializers.ValidationError("Must be a string: create or update.")
         return value
 
+    def validate_description(self, value):
+        problem = description_problem(value) if value else None
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
     def validate_ean13(self, value):
         if value and not EAN13.match(value):
             raise serializers.ValidationError("Must be 13 digits, or empty.")
@@ -127,7 +186,7 @@ class DeleteInput(serializers.Serializer):
     """A webhook delete event: `{"operation": "delete", "reference": "X"}`."""
 
     operation = serializers.ChoiceField(choices=["delete"])
-    reference = StrictCharField(max_length=64)
+    reference = StrictCharField(max_length=REFERENCE_MAX)
 
     class Meta:
         ref_name = "ProductDeleteEvent"

@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    "ENUM_NAME_OVERRIDES": {
+        "SyncOperationEnum": ["create", "update", "delete"],
+        "ProductOperationEnum": ["create", "update"],
+        "SyncStatusEnum": ["pending", "processing", "completed", "failed", "partial"],
+    },
 }
 
 # Cache: throttling and the shop's category list. Local memory is per process; use Redis in production.
@@ -253,9 +258,9 @@ PRESTASHOP_CATEGORY_CACHE_SECONDS = env.int("PRESTASHOP_CATEGORY_CACHE_SECONDS",
 SANDBOX_PRODUCTSUP_PORT = env.int("SANDBOX_PRODUCTSUP_PORT", default=8082)
 PRODUCTSUP_ENABLED = env.bool("PRODUCTSUP_ENABLED", default=True)
 PRODUCTSUP_TRANSPORT = env.str("PRODUCTSUP_TRANSPORT", default="platform")
-PRODUCTSUP_API_URL = env.str(
-    "PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}"
-).rstrip("/")  # the host; the client adds /platform/v2 and /product/v2 (a URL ending in /platform/v2 works too)
+PRODUCTSUP_API_URL = env.str("PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}").rstrip(
+    "/"
+)  # the host; the client adds /platform/v2 and /product/v2 (a URL ending in /platform/v2 works too)
 PRODUCTSUP_CLIENT_ID = env.str("PRODUCTSUP_CLIENT_ID", default="1234")
 PRODUCTSUP_CLIENT_SECRET = env.str("PRODUCTSUP_CLIENT_SECRET", default="sandbox-secret")
 PRODUCTSUP_SITE = env.str("PRODUCTSUP_SITE", default="123")

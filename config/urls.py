@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health, metrics
 from .api import auth_views
+from .api.views import api_not_found
 
 handler400 = "config.api.views.bad_request"
 handler403 = "config.api.views.permission_denied"
@@ -21,5 +22,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("syncjobs.urls")),
     path("api/", include("webhooks.urls")),
+    re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),  # the envelope, DEBUG or not
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from catalog.validation import ProductInput
 from config.api.envelope import ok
 from config.api.middleware import current_request_id
+from config.api.schema import envelope, error_responses
 from config.api.throttling import WebhookThrottle
 
 from .services import SIGNATURE_HEADER, DeliveryMeta, delivery_receive
@@ -28,16 +29,22 @@ EXAMPLE_RESPONSE = {
     "message": "Webhook received and processing started",
     "data": {"syncId": "sync_webhook_xyz789", "reference": "PROD001", "queued": True},
 }
-WEBHOOK_ERROR = inline_serializer(
-    "WebhookErrorEnvelope",
-    {
-        "success": serializers.BooleanField(default=False),
-        "error": serializers.CharField(),
-        "details": inline_serializer(
-            "WebhookErrorDetail", {"field": serializers.CharField(), "message": serializers.CharField()}, many=True
-        ),
-    },
-)
+
+
+class WebhookAcceptedSerializer(serializers.Serializer):
+    syncId = serializers.CharField(source="sync_id")
+    reference = serializers.CharField()
+    queued = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "WebhookAccepted"
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_queued(self, job) -> bool:
+        return True
+
+
+WebhookAcceptedResponse = envelope("WebhookAcceptedResponse", WebhookAcceptedSerializer)
 
 
 class GesmartWebhookApi(APIView):
@@ -68,27 +75,8 @@ class GesmartWebhookApi(APIView):
             )
         ],
         responses={
-            200: inline_serializer(
-                "WebhookAcceptedResponse",
-                {
-                    "success": serializers.BooleanField(),
-                    "message": serializers.CharField(),
-                    "data": inline_serializer(
-                        "WebhookAccepted",
-                        {
-                            "syncId": serializers.CharField(),
-                            "reference": serializers.CharField(),
-                            "queued": serializers.BooleanField(),
-                        },
-                    ),
-                },
-            ),
-            400: WEBHOOK_ERROR,
-            401: WEBHOOK_ERROR,
-            413: WEBHOOK_ERROR,
-            415: WEBHOOK_ERROR,
-            422: WEBHOOK_ERROR,
-            429: WEBHOOK_ERROR,
+            200: OpenApiResponse(WebhookAcceptedResponse, description="Stored and queued; the worker does the rest."),
+            **error_responses(400, 401, 413, 415, 422, 429, 500),
         },
         examples=[
             OpenApiExample("Product update", value=EXAMPLE_UPDATE, request_only=True),
@@ -113,8 +101,4 @@ class GesmartWebhookApi(APIView):
             meta=meta,
             encoding=request.encoding or "utf-8",
         )
-        job = result.job
-        return ok(
-            {"syncId": job.sync_id, "reference": job.reference, "queued": True},
-            message="Webhook received and processing started",
-        )
+        return ok(WebhookAcceptedSerializer(result.job).data, message="Webhook received and processing started")

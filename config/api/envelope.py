@@ -7,6 +7,8 @@ from typing import Any
 from django.http import JsonResponse
 from rest_framework.response import Response
 
+from .schema import ErrorEnvelopeSerializer
+
 
 def ok(data: Any = None, *, message: str | None = None, status: int = 200, **top_level: Any) -> Response:
     body: dict[str, Any] = {"success": True}
@@ -18,10 +20,11 @@ def ok(data: Any = None, *, message: str | None = None, status: int = 200, **top
 
 
 def error_body(error: str, details: list[dict] | None = None, data: dict | None = None) -> dict:
+    """SPEC §4.1's error envelope, rendered by the serializer that also describes it in the schema."""
     body: dict[str, Any] = {"success": False, "error": error, "details": details or []}
     if data is not None:
-        body["data"] = data
-    return body
+        body["data"] = {k: v for k, v in data.items() if v is not None or k == "productId"}
+    return dict(ErrorEnvelopeSerializer(body).data)
 
 
 def error_response(status: int, error: str, details: list[dict] | None = None, **headers: str) -> JsonResponse:
