@@ -8,24 +8,11 @@ from datetime import datetime
 
 from catalog.models import Product, ProductImage, TechnicalData
 from connectors.productsup.rows import RowSource, spec_columns, spec_value
+from syncjobs.services.adapters import PRODUCTSUP_FIELDS, productsup_row_source
 
 EXPORT_CHUNK = 1000
 
-_FIELDS = (
-    "pk",
-    "reference",
-    "name",
-    "description",
-    "price",
-    "quantity",
-    "active",
-    "ean13",
-    "weight",
-    "brand__name",
-    "categories",
-    "is_deleted",
-    "productsup_dirty_at",
-)
+_FIELDS = (*PRODUCTSUP_FIELDS, "productsup_dirty_at")
 
 
 def products_dirty_exist() -> bool:
@@ -51,10 +38,10 @@ def export_sources(*, full: bool, chunk_size: int = EXPORT_CHUNK) -> Iterator[tu
     base = Product.objects.all() if full else Product.objects.filter(productsup_dirty_at__isnull=False)
     last = 0
     while True:
-        chunk = list(base.filter(pk__gt=last).order_by("pk").values_list(*_FIELDS)[:chunk_size])
+        chunk = list(base.filter(pk__gt=last).order_by("pk").values(*_FIELDS)[:chunk_size])
         if not chunk:
             return
-        ids = [row[0] for row in chunk]
+        ids = [row["pk"] for row in chunk]
         images: dict[int, list[int]] = defaultdict(list)
         for product_id, image_id in (
             ProductImage.objects.filter(product_id__in=ids, presta_image_id__isnull=False)
@@ -69,38 +56,11 @@ def export_sources(*, full: bool, chunk_size: int = EXPORT_CHUNK) -> Iterator[tu
             .values_list("product_id", "descrizione", "valore", "suffisso")
         ):
             specs[product_id].append((descrizione, spec_value(valore, suffisso)))
-        for (
-            pk,
-            reference,
-            name,
-            description,
-            price,
-            quantity,
-            active,
-            ean13,
-            weight,
-            brand,
-            categories,
-            is_deleted,
-            dirty_at,
-        ) in chunk:
+        for row in chunk:
+            pk = row["pk"]
             yield (
                 pk,
-                dirty_at,
-                RowSource(
-                    reference=reference,
-                    name=name,
-                    description=description,
-                    price=price,
-                    quantity=quantity,
-                    active=active,
-                    ean13=ean13,
-                    weight=weight,
-                    brand=brand or "",
-                    category_ids=[int(c) for c in (categories or []) if str(c).lstrip("-").isdigit()],
-                    image_ids=images.get(pk, ()),
-                    specs=specs.get(pk, ()),
-                    is_deleted=is_deleted,
-                ),
+                row["productsup_dirty_at"],
+                productsup_row_source(row, image_ids=images.get(pk, ()), specs=specs.get(pk, ())),
             )
         last = ids[-1]

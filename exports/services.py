@@ -54,6 +54,7 @@ from connectors.productsup.transports import (
 )
 from exports import selectors
 from exports.models import ProductsupBatch, ProductsupBatchItem, ProductsupExportState
+from exports.tasks import productsup_flush_task
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def productsup_product_changed(*, product_ids: list[int]) -> None:
     if not settings.PRODUCTSUP_ENABLED or not product_ids:
         return
     Product.objects.filter(pk__in=list(product_ids)).update(productsup_dirty_at=timezone.now())
-    transaction.on_commit(productsup_flush_schedule)
+    transaction.on_commit(productsup_flush_schedule, robust=True)
 
 
 def productsup_flush_schedule() -> bool:
@@ -171,8 +172,6 @@ def productsup_flush_schedule() -> bool:
     """
     if not settings.PRODUCTSUP_ENABLED:
         return False
-    from exports.tasks import productsup_flush_task
-
     _state_ensure()
     now = timezone.now()
     delay = max(0, int(settings.PRODUCTSUP_FLUSH_SECONDS))
@@ -196,10 +195,10 @@ def productsup_flush_schedule() -> bool:
     try:
         productsup_flush_task.apply_async(countdown=countdown)
     except Exception:
-        # No broker: give the marker back so the next change tries again.
+        # Give the marker back: the next change, or the recovery sweeper's pass, schedules it again.
         state.update(flush_due_at=None)
-        logger.exception("Could not enqueue the Productsup flush")
-        raise
+        logger.warning("Could not enqueue the Productsup flush; it is scheduled again later", exc_info=True)
+        return False
     return True
 
 
@@ -214,11 +213,11 @@ def productsup_flush() -> ProductsupBatch | None:
         batch = productsup_export(full=False, triggered_by=Trigger.CHANGE)
     except ExportBusy:
         # A full export or another flush is running: try again later; the rows stay marked.
-        transaction.on_commit(productsup_flush_schedule)
+        transaction.on_commit(productsup_flush_schedule, robust=True)
         return None
     # Rows marked while the batch was in flight, or a failed batch: another flush later.
     if selectors.products_dirty_exist():
-        transaction.on_commit(productsup_flush_schedule)
+        transaction.on_commit(productsup_flush_schedule, robust=True)
     return batch
 
 

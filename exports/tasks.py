@@ -1,4 +1,7 @@
-"""Celery tasks of the Productsup export (routed to the `exports` queue). They take no model instances."""
+"""Celery tasks of the Productsup export (routed to the `exports` queue). They take no model instances.
+
+The services are imported inside the tasks: they import these tasks at the top (to enqueue them), and
+the late import breaks that cycle."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+
+from exports.models import ProductsupBatch
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +30,6 @@ def productsup_flush_task() -> int | None:
 @shared_task(bind=True, acks_late=True, soft_time_limit=_FULL_LIMIT, time_limit=_FULL_LIMIT + 60, max_retries=12)
 def productsup_full_export_task(self, triggered_by: str = "schedule") -> int | None:
     """Every product in one `full` batch (beat schedule, admin, or on demand). Returns the batch pk."""
-    from exports.models import ProductsupBatch
     from exports.services import ExportBusy, productsup_export
 
     try:
@@ -43,7 +47,6 @@ def productsup_full_export_task(self, triggered_by: str = "schedule") -> int | N
 @shared_task(acks_late=True, soft_time_limit=_FULL_LIMIT, time_limit=_FULL_LIMIT + 60)
 def productsup_batch_retry_task(batch_id: int) -> int | None:
     """Staff retry of a failed/discarded batch (admin action): a new batch of the same kind."""
-    from exports.models import ProductsupBatch
     from exports.services import productsup_batch_retry
 
     batch = ProductsupBatch.objects.filter(pk=batch_id).first()

@@ -40,6 +40,17 @@ class SyncSource(models.TextChoices):
     IMPORT = "import", "Import"  # manage.py import_products (SPEC §9.4)
 
 
+class SyncOutcome(models.TextChoices):
+    """What a completed job did to the shop."""
+
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    ADOPTED = "adopted", "Adopted (already in the shop)"
+    UNCHANGED = "unchanged", "Unchanged"
+    DELETED = "deleted", "Deleted"
+    ABSENT = "absent", "Absent (nothing to do)"
+
+
 class SyncJob(models.Model):
     sync_id = models.CharField(max_length=40, unique=True, default=new_sync_id, editable=False)
     reference = models.CharField(max_length=64, db_index=True)
@@ -66,12 +77,10 @@ class SyncJob(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     error_details = models.JSONField(default=list, blank=True)
-    outcome = models.CharField(
-        max_length=32,
-        blank=True,
-        default="",
-        help_text="created, updated, adopted, unchanged, superseded, deleted, absent",
-    )
+    outcome = models.CharField(max_length=32, blank=True, default="", choices=SyncOutcome.choices)
+    # When the job's newest task message is due at a worker (publish time + countdown), None if never sent.
+    # The recovery sweeper re-sends only messages it knows are lost, and never one sent within its window.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

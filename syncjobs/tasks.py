@@ -1,22 +1,25 @@
-"""Celery tasks: each takes ids, re-reads the rows and calls one service."""
+"""Celery tasks: each takes ids, re-reads the rows and calls one service.
+
+Time limits: every task runs under CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT (settings). The
+services are imported inside the tasks because they import these tasks (to enqueue them) at the top:
+the late import breaks that cycle.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
-from syncjobs.models import SyncAttempt
+from syncjobs.models import SyncAttempt, SyncJob
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, soft_time_limit=300, time_limit=360)
-def sync_job_task(self, job_id: int, trigger: str | None = None, user_id: int | None = None, reopen: bool = False):
+@shared_task(acks_late=True)
+def sync_job_task(job_id: int, trigger: str | None = None, user_id: int | None = None, reopen: bool = False):
     """Run one sync job. `trigger`/`user_id`/`reopen` are set by a staff retry from the admin."""
-    from django.contrib.auth import get_user_model
-
-    from syncjobs.models import SyncJob
     from syncjobs.services.runner import job_run
 
     job = SyncJob.objects.filter(pk=job_id).only("attempts").first()
@@ -29,28 +32,28 @@ def sync_job_task(self, job_id: int, trigger: str | None = None, user_id: int | 
     return job_run(job_id=job_id, trigger=trigger, user=user, reopen=reopen).status
 
 
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+@shared_task(acks_late=True)
 def sweep_stale_jobs_task() -> int:
     from syncjobs.services.maintenance import jobs_sweep
 
     return jobs_sweep()
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True)
 def prune_old_jobs_task() -> int:
     from syncjobs.services.maintenance import jobs_prune
 
     return jobs_prune()
 
 
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+@shared_task(acks_late=True)
 def full_resync_task(run_id: int | None = None, dry_run: bool = False) -> int:
     from syncjobs.services.resync import resync_start
 
     return resync_start(run_id=run_id, dry_run=dry_run).pk
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True)
 def resync_chunk_task(run_id: int, product_ids: list[int]) -> int:
     from syncjobs.services.resync import resync_chunk
 

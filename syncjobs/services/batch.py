@@ -22,7 +22,7 @@ from config.logs import log_context, log_context_get
 from syncjobs.locks import lock_acquire, lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob
 
-from .runner import JobNotRunnable, Work, _execute, _finish, _prepare, job_begin
+from .runner import JobNotRunnable, Work, job_begin, job_execute, job_prepare, job_record
 
 
 def jobs_run_concurrently(
@@ -36,7 +36,7 @@ def jobs_run_concurrently(
         for future in futures:
             work, lock = in_flight.pop(future)
             try:
-                done[work.job.pk] = _finish(work)
+                done[work.job.pk] = job_record(work)
             finally:
                 lock_release(lock)
 
@@ -57,7 +57,7 @@ def jobs_run_concurrently(
                     lock_acquire(lock)
                 try:
                     work = job_begin(job_id=job_id, trigger=trigger, user=user)
-                    _prepare(work)
+                    job_prepare(work)
                 except JobNotRunnable:
                     lock_release(lock)
                     done[job_id] = SyncJob.objects.get(pk=job_id)
@@ -75,6 +75,6 @@ def jobs_run_concurrently(
 
 
 def _execute_logged(work: Work, context: dict[str, str]) -> None:
-    """`_execute` in a pool thread, its log lines tagged with the request and the job."""
+    """`job_execute` in a pool thread, its log lines tagged with the request and the job."""
     with log_context(**{**context, "sync_id": work.job.sync_id, "reference": work.job.reference}):
-        _execute(work)
+        job_execute(work)

@@ -1,30 +1,75 @@
-"""Handing jobs to the worker, only once the transaction that stored them has committed."""
+"""Handing jobs to the worker: the one enqueue path of the app, and its one broker-down policy.
+
+A message is sent only once the transaction that stored the job has committed. If the broker cannot
+take it, the failure is logged and nothing else happens: the job is in the database, which is the
+source of truth, and the recovery sweeper (`services/recovery.py`) sends it again. So a request whose
+data is committed never fails because of the broker.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from config.logs import HEADER, log_context_get
 from syncjobs.models import SyncJob
+from syncjobs.tasks import sync_job_task
 
 logger = logging.getLogger(__name__)
 
 
-def job_enqueue(job: SyncJob, *, countdown: float | None = None) -> None:
-    """Enqueue the job's task after commit. If the broker is down the job stays in the database and the
-    sweeper re-enqueues it: the database, not the broker, is the source of truth."""
-    from syncjobs.tasks import sync_job_task
-
+def job_enqueue(
+    job: SyncJob,
+    *,
+    countdown: float | None = None,
+    trigger: str | None = None,
+    user_id: int | None = None,
+    reopen: bool = False,
+) -> None:
+    """Send the job's task after commit (`countdown` seconds later). Records when the message is due at a
+    worker (`dispatched_at`), so the sweeper knows it was sent and leaves it alone meanwhile."""
+    due = timezone.now() + timedelta(seconds=countdown or 0)
+    SyncJob.objects.filter(pk=job.pk).update(dispatched_at=due)
+    job.dispatched_at = due
+    kwargs = {}
+    if trigger is not None:
+        kwargs = {"trigger": trigger, "user_id": user_id, "reopen": reopen}
     job_id = job.pk
     # The worker's log lines name the job (and, carried from the current context, the ERP's request).
     headers = {HEADER: {**log_context_get(), "sync_id": job.sync_id, "reference": job.reference}}
+    transaction.on_commit(lambda: job_send(job_id, countdown=countdown, kwargs=kwargs, headers=headers), robust=True)
+
+
+def job_send(
+    job_id: int, *, countdown: float | None = None, kwargs: dict | None = None, headers: dict | None = None
+) -> bool:
+    """Publish the job's task now. False (logged) when the broker did not take it."""
+    if task_send(sync_job_task, (job_id,), kwargs, countdown=countdown, headers=headers, what=f"sync job {job_id}"):
+        return True
+    SyncJob.objects.filter(pk=job_id).update(dispatched_at=None)  # the sweeper sends it at its next pass
+    return False
+
+
+def task_send(
+    task, args=(), kwargs: dict | None = None, *, countdown: float | None = None, headers: dict | None = None, what=""
+) -> bool:
+    """Publish any task of the app now; a broker failure is logged and answered False, never raised."""
+    try:
+        task.apply_async(args, kwargs=kwargs or None, countdown=countdown, headers=headers)
+    except Exception:
+        logger.warning("Could not enqueue %s (%s); it is sent again later", what or task.name, task.name, exc_info=True)
+        return False
+    return True
+
+
+def task_send_on_commit(task, args=(), kwargs: dict | None = None, *, what: str = "", on_failure=None) -> None:
+    """`task_send` once the current transaction has committed; `on_failure()` runs if the broker refused."""
 
     def send() -> None:
-        try:
-            sync_job_task.apply_async((job_id,), countdown=countdown, headers=headers)
-        except Exception:
-            logger.warning("Could not enqueue sync job %s; the sweeper will pick it up", job_id, exc_info=True)
+        if not task_send(task, args, kwargs, what=what) and on_failure is not None:
+            on_failure()
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)

@@ -10,7 +10,9 @@ from catalog.selectors import product_get_by_reference
 from catalog.services.products import product_mark_deleted, product_upsert
 from catalog.validation import ValidatedProduct, payload_for_storage
 from config.api.errors import ConflictError, NotFoundError, detail
-from syncjobs.models import SyncJob, SyncOperation, SyncStatus
+from syncjobs.models import SyncJob, SyncOperation
+
+from .jobs import job_create
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +60,14 @@ def job_intake_product(
                         ],
                     )
                 product = product_upsert(data=data, product=product)
-                return SyncJob.objects.create(
+                return job_create(
                     reference=data.reference,
                     product=product,
                     operation=operation,
                     source=source,
-                    status=SyncStatus.PENDING,
                     force=force,
                     payload=payload_for_storage(payload, data.images),
-                    product_version=product.version,
-                    requested_by=user if getattr(user, "is_authenticated", False) else None,
+                    user=user,
                 )
         except IntegrityError:
             # Two creates of one new reference raced: the other committed first.
@@ -94,14 +94,12 @@ def job_intake_delete(*, reference: str, source: str, user=None, allow_unknown: 
             )
         if held:
             product = product_mark_deleted(product=product)
-        return SyncJob.objects.create(
+        return job_create(
             reference=reference,
             product=product,
             operation=SyncOperation.DELETE,
             source=source,
-            status=SyncStatus.PENDING,
-            payload={"operation": "delete", "reference": reference},
-            product_version=product.version if product else None,
+            payload={"operation": SyncOperation.DELETE, "reference": reference},
             presta_id=product.presta_id if product else None,
-            requested_by=user if getattr(user, "is_authenticated", False) else None,
+            user=user,
         )

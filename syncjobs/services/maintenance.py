@@ -8,8 +8,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from syncjobs.models import SyncJob, SyncStatus
+
+from .enqueue import job_send
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +21,6 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
     """Re-enqueue jobs the broker or a worker lost: pending or processing and untouched for
     `SYNC_STALE_SECONDS`, or failed/partial with a retry that is overdue by that long. Running a job twice is
     harmless (runs are serialised per reference and a finished job is not run again)."""
-    from syncjobs.tasks import sync_job_task
-
     stale = timedelta(seconds=stale_seconds if stale_seconds is not None else settings.SYNC_STALE_SECONDS)
     now = timezone.now()
     cutoff = now - stale
@@ -33,12 +34,8 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
     )
     sent: list[int] = []
     for job_id in ids:
-        try:
-            sync_job_task.apply_async((job_id,))
-        except Exception:
-            logger.warning("Sweeper could not enqueue job %s", job_id, exc_info=True)
-            break
-        sent.append(job_id)
+        if job_send(job_id):
+            sent.append(job_id)
     # Only what was handed to the broker waits another stale period before the next sweep.
     SyncJob.objects.filter(pk__in=sent).update(updated_at=now)
     if sent:
@@ -48,8 +45,6 @@ def jobs_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
 
 def jobs_prune(*, now=None) -> int:
     """Delete finished job rows (and their attempts) past retention; failed ones are kept longer."""
-    from django_celery_results.models import TaskResult
-
     now = now or timezone.now()
     done_cutoff = now - timedelta(days=settings.SYNC_RETENTION_DAYS)
     failed_cutoff = now - timedelta(days=settings.SYNC_FAILED_RETENTION_DAYS)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from catalog.models import Product
-from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
-from syncjobs.services.enqueue import job_enqueue
+from syncjobs.models import SyncJob, SyncOperation, SyncSource
+
+from .enqueue import job_enqueue
+from .jobs import job_create
 
 
 @transaction.atomic
@@ -20,17 +22,15 @@ def product_sync_request(
     """Store a pending job that makes the shop match `product` as held now, and enqueue it (unless the
     caller runs it itself, like `manage.py resync`, whose jobs have source `command`)."""
     operation = SyncOperation.DELETE if product.is_deleted else SyncOperation.UPDATE
-    job = SyncJob.objects.create(
+    job = job_create(
         reference=product.reference,
         product=product,
         operation=operation,
         source=source,
-        status=SyncStatus.PENDING,
         force=force,
         payload={"operation": operation, "reference": product.reference, "requested": source, "force": force},
-        product_version=product.version,
         presta_id=product.presta_id,
-        requested_by=user if getattr(user, "is_authenticated", False) else None,
+        user=user,
     )
     if enqueue:
         job_enqueue(job)

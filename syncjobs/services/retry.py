@@ -6,22 +6,21 @@ from django.db import transaction
 
 from syncjobs.models import SyncAttempt, SyncJob, SyncStatus
 
+from .enqueue import job_enqueue
+from .jobs import acting_user
+
 
 @transaction.atomic
 def job_retry(*, job: SyncJob, user=None, trigger: str = SyncAttempt.Trigger.ADMIN) -> bool:
     """Queue a new attempt of `job` (any status but processing). Returns False if it is running now."""
-    from syncjobs.tasks import sync_job_task
-
     job = SyncJob.objects.select_for_update().get(pk=job.pk)
     if job.status == SyncStatus.PROCESSING:
         return False
     job.status = SyncStatus.PENDING
     job.next_retry_at = None
     job.save(update_fields=["status", "next_retry_at", "updated_at"])
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    transaction.on_commit(
-        lambda: sync_job_task.apply_async((job.pk,), {"trigger": trigger, "user_id": user_id, "reopen": True})
-    )
+    staff = acting_user(user)
+    job_enqueue(job, trigger=trigger, user_id=staff.pk if staff else None, reopen=True)
     return True
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from catalog.validation import product_validate
-from config.api.errors import ApplicationError, UpstreamError, detail
+from config.api.errors import ApplicationError, NotFoundError, UpstreamError, detail
 from config.api.exception_handlers import flatten_errors
 from syncjobs.models import SyncAttempt, SyncJob, SyncSource, SyncStatus
 
@@ -111,8 +111,6 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
 
 
 def job_get_by_sync_id(*, sync_id: str) -> SyncJob:
-    from config.api.errors import NotFoundError
-
     job = SyncJob.objects.filter(sync_id=sync_id).first()
     if job is None:
         raise NotFoundError("Sync record not found", details=[detail("syncId", f"No sync record {sync_id!r}.")])

@@ -125,7 +125,9 @@ def test_retry_selected_queues_a_new_admin_attempt_by_that_user(
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == "pending"
-    apply_async.assert_called_once_with((job.pk,), {"trigger": "admin", "user_id": operator_user.pk, "reopen": True})
+    apply_async.assert_called_once()
+    assert apply_async.call_args.args == ((job.pk,),)
+    assert apply_async.call_args.kwargs["kwargs"] == {"trigger": "admin", "user_id": operator_user.pk, "reopen": True}
     messages = [str(m) for m in response.wsgi_request._messages]
     assert "1 job queued for a new attempt." in messages
 

@@ -243,6 +243,7 @@ def test_pool_child_sigkilled_mid_job_is_redelivered(workers, sandbox):
     assert names(product) == {"Survivor"}
 
 
+@pytest.mark.xfail(reason="issue 9: recovery of a whole worker's death lands with the recovery sweeper", strict=False)
 def test_whole_worker_sigkilled_mid_job_completes_on_restart(workers, sandbox):
     first = workers.start("w1")
     sandbox.latency_ms = 1500

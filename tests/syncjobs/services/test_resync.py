@@ -1,17 +1,15 @@
-"""Full resync, dry run, drift restore, the resync command, the sweeper and retention."""
+"""Full resync, dry run, drift restore, time limits, the resync command and the default schedules."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from catalog.models import Product
 from syncjobs.models import ResyncRun, SyncJob
-from syncjobs.services.maintenance import jobs_prune, jobs_sweep
+from syncjobs.services import resync as resync_module
 from syncjobs.services.resync import resync_chunk, resync_start
 from tests.factories.catalog import product_payload
 
@@ -88,48 +86,6 @@ def test_resync_command_dry_run_of_everything(two_products, sandbox_shop, capsys
     assert ResyncRun.objects.get().dry_run is True
 
 
-def test_sweeper_re_enqueues_lost_jobs(two_products, sandbox_shop, monkeypatch):
-    from syncjobs import tasks
-
-    sent = []
-    monkeypatch.setattr(tasks.sync_job_task, "apply_async", lambda args, **kw: sent.append(args[0]))
-    old = timezone.now() - timedelta(hours=1)
-    lost = SyncJob.objects.create(reference="R1", product=two_products[0], operation="update", source="webhook")
-    overdue = SyncJob.objects.create(
-        reference="R2",
-        product=two_products[1],
-        operation="update",
-        source="webhook",
-        status="failed",
-        next_retry_at=old,
-    )
-    fresh = SyncJob.objects.create(reference="R2", product=two_products[1], operation="update", source="webhook")
-    SyncJob.objects.filter(pk__in=[lost.pk, overdue.pk]).update(updated_at=old)
-
-    assert jobs_sweep(stale_seconds=60) == 2
-    assert sorted(sent) == sorted([lost.pk, overdue.pk])
-    assert fresh.pk not in sent
-
-
-def test_prune_keeps_recent_and_failed_jobs_longer(two_products, settings):
-    settings.SYNC_RETENTION_DAYS = 30
-    settings.SYNC_FAILED_RETENTION_DAYS = 180
-    product = two_products[0]
-    old_done = SyncJob.objects.create(
-        reference="R1", product=product, operation="update", source="api", status="completed"
-    )
-    old_failed = SyncJob.objects.create(
-        reference="R1", product=product, operation="update", source="api", status="failed"
-    )
-    SyncJob.objects.filter(pk__in=[old_done.pk, old_failed.pk]).update(updated_at=timezone.now() - timedelta(days=40))
-
-    jobs_prune()
-
-    assert not SyncJob.objects.filter(pk=old_done.pk).exists()
-    assert SyncJob.objects.filter(pk=old_failed.pk).exists()
-    assert SyncJob.objects.filter(source="api", status="completed").count() == 2  # the recent creates
-
-
 def test_default_schedules_exist_and_setup_schedules_restores_them():
     from django_celery_beat.models import PeriodicTask
 
@@ -143,3 +99,31 @@ def test_default_schedules_exist_and_setup_schedules_restores_them():
     assert set(tasks) == names
     assert tasks["Sweep stale sync jobs"].interval.every == 60
     assert tasks["Full resync to PrestaShop"].queue == "bulk"
+
+
+def test_a_chunk_past_its_soft_time_limit_ends_the_run_failed_with_where_it_got(two_products, sandbox_shop):
+    from unittest import mock
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from syncjobs.services.resync import resync_request
+
+    run = resync_start()
+    r1, r2 = two_products
+    real = resync_module._resync_product
+    calls = []
+
+    def second_runs_out(run_, product):
+        calls.append(product.reference)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real(run_, product)
+
+    with mock.patch.object(resync_module, "_resync_product", side_effect=second_runs_out):
+        with pytest.raises(SoftTimeLimitExceeded):
+            resync_chunk(run_id=run.pk, product_ids=[r1.pk, r2.pk])
+    run.refresh_from_db()
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.checked == 1 and "R2" in run.error and "1 of 2" in run.error
+    with mock.patch("syncjobs.tasks.full_resync_task.apply_async"):
+        assert resync_request().status == "running"  # a new resync can start at once
