@@ -1,4 +1,4 @@
-"""The product object of SPEC §4.3: shape rules (400) and business rules (422), checked before any write.
+"""The product object (docs/api.md, Product object): shape rules (400) and business rules (422), checked before any write.
 
 `product_validate()` is the one entry point for the API, the batch and the webhook. It decodes and
 verifies images (so a job never stores bytes that are not an image) and checks category ids against
@@ -125,7 +125,7 @@ class TechnicalDataInput(serializers.Serializer):
 
 
 class ProductInput(serializers.Serializer):
-    """SPEC §4.3 product object (the `products-sync-api.txt` data model)."""
+    """The product object of docs/api.md ("Product object"), the ERP's data model."""
 
     operation = serializers.ChoiceField(choices=["create", "update"])
     reference = StrictCharField(

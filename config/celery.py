@@ -1,4 +1,4 @@
-"""The Celery app: `celery -A config worker` / `celery -A config beat` (SPEC §2).
+"""The Celery app: `celery -A config worker` / `celery -A config beat` (docs/operations.md, Entry points).
 
 Logging: the worker and beat use Django's LOGGING (config/logs.py) instead of Celery's own setup, so
 their lines are JSON like every other process's; in JSON mode the start-up banners become one log line

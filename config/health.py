@@ -1,4 +1,4 @@
-"""Liveness and readiness (SPEC §8)."""
+"""Liveness and readiness (docs/operations.md, Health and recovery)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Log lines for operators (SPEC §9.1): one JSON object per line (`LOG_FORMAT=json`) or plain text.
+"""Log lines for operators (docs/operations.md, Logs): one JSON object per line (`LOG_FORMAT=json`) or plain text.
 
 Every line carries, where known, the `request_id` of the HTTP request being served, and the `sync_id` and
 `reference` of the job being run. They live in context variables:

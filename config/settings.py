@@ -1,4 +1,4 @@
-"""Settings, all from the environment (SPEC §3). Defaults suit `make run` on a bare machine.
+"""Settings, all from the environment (docs/operations.md). Defaults suit `make run` on a bare machine.
 
 Production: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), CELERY_BROKER_URL
 (Redis or RabbitMQ) and the shop credentials. Every variable is listed in the README.
@@ -144,7 +144,7 @@ STORAGES = {
     },
 }
 
-# Request bodies: every endpoint, the webhook included, accepts up to API_MAX_BODY_MB MiB (SPEC §4.4).
+# Request bodies: every endpoint, the webhook included, accepts up to API_MAX_BODY_MB MiB (docs/api.md).
 API_MAX_BODY_MB = env.int("API_MAX_BODY_MB", default=150)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_MB * 1024 * 1024
 
@@ -200,7 +200,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Cache: throttling and the shop's category list. Local memory is per process; use Redis in production.
+# Cache: throttle counters and admin thumbnails. Local memory is per process; use Redis in production.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://products-sync")}
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
 SYNC_FAILED_RETENTION_DAYS = env.int("SYNC_FAILED_RETENTION_DAYS", default=180)
 FULL_RESYNC_CRON = env.str("FULL_RESYNC_CRON", default="0 3 * * *")
 
-# --- Logs (SPEC §9.1) ------------------------------------------------------------------------
+# --- Logs (docs/operations.md) ----------------------------------------------------------------
 # One JSON object per line in every process (web, worker, beat, commands), or plain text for `make run`.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").lower()
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

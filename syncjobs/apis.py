@@ -1,4 +1,4 @@
-"""The Products Sync API (SPEC §4.4). Views parse and answer; services do the work."""
+"""The Products Sync API (docs/api.md, Endpoints). Views parse and answer; services do the work."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /api/webhooks/gesmart/products (SPEC §4.5): the raw body is verified before it is parsed."""
+"""POST /api/webhooks/gesmart/products (docs/api.md, Webhook): the raw body is verified before it is parsed."""
 
 from __future__ import annotations
 

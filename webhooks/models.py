@@ -1,4 +1,4 @@
-"""Every webhook delivery, valid or not, kept for audit (SPEC §4.5).
+"""Every webhook delivery, valid or not, kept for audit (docs/api.md, Webhook).
 
 One row per request that reached the view: when, from where, whether the signature was valid, what the
 body was (its hash and size always; the payload itself only once the signature proved it came from the

@@ -1,4 +1,4 @@
-"""The GeSmart webhook (SPEC §4.5): verify → store delivery + pending job → enqueue after commit.
+"""The GeSmart webhook (docs/api.md, Webhook): verify → store delivery + pending job → enqueue after commit.
 
 The signature is checked over the raw bytes before anything is parsed. A delivery that passes every
 check is stored with its sync job in one transaction, and the task is handed to the broker only once
@@ -74,7 +74,7 @@ def webhook_secrets() -> list[bytes]:
 
 
 def signature_compute(*, body: bytes, secret: bytes) -> str:
-    """base64(HMAC-SHA256(raw body, secret)), as `products-sync-api.txt` computes it."""
+    """base64(HMAC-SHA256(raw body, secret)), as the ERP computes it (docs/api.md, Webhook)."""
     return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode("ascii")
 
 

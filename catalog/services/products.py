@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog.models import Brand, ImageBlob, Product, ProductImage, TechnicalData
 from catalog.validation import DecodedImage, ValidatedProduct
 
-# Optional fields and their values on `create` when the ERP leaves them out (SPEC §4.3).
+# Optional fields and their values on `create` when the ERP leaves them out (docs/api.md, Product object).
 CREATE_DEFAULTS = {
     "description": "",
     "active": True,

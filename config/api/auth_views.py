@@ -1,4 +1,4 @@
-"""POST /api/auth/login and /api/auth/refresh (SPEC §4.2), in the envelope."""
+"""POST /api/auth/login and /api/auth/refresh (docs/api.md, Auth), in the envelope."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Success and error bodies in SPEC §4.1's envelope, built in one place."""
+"""Success and error bodies in the envelope of docs/api.md, built in one place."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ApplicationError(Exception):
-    """An error the API answers with SPEC §4.1's envelope and a chosen status code."""
+    """An error the API answers with the envelope of docs/api.md and a chosen status code."""
 
     status_code = 400
     default_error = "Request failed"

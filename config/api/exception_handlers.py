@@ -1,4 +1,4 @@
-"""The one place where every API error becomes SPEC §4.1's envelope.
+"""The one place where every API error becomes the envelope of docs/api.md.
 
 DRF validation errors are flattened into `details` entries whose `field` is a path
 (`brand.name`, `images[2].base64`); auth failures are 401 (never 403 for a missing token);

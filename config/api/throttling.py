@@ -1,4 +1,4 @@
-"""Rate limits (SPEC §4.4): per user for the API, per source IP for login and the webhook."""
+"""Rate limits (docs/api.md, Endpoints): per user for the API, per source IP for login and the webhook."""
 
 from __future__ import annotations
 

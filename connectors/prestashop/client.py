@@ -10,7 +10,7 @@ onto `connectors.http` exceptions, and retries with backoff + jitter only for wh
   PrestaShop even saves a product before it rejects a bad association, so the caller looks up by
   reference before creating again.
 
-Facts about the real shop this client respects are in `/work/shared/prestashop-webservice-notes.md`
+Facts about the real shop this client respects are in `docs/prestashop.md`
 (GET of a missing id: 404 with an empty body; image upload answers 200; filters are case/accent
 insensitive and `%`/`_` are wildcards, so every lookup checks the exact value of what comes back).
 """

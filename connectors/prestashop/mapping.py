@@ -1,4 +1,4 @@
-"""Our product → PrestaShop product fields (SPEC §5).
+"""Our product → PrestaShop product fields (docs/prestashop.md, What reaches the shop).
 
 The shop's own limits are met by adapting, never by failing, and every adaptation is reported as a
 warning string (the local record and Productsup keep the ERP's full name).
@@ -94,7 +94,7 @@ def feature_pairs(technical_data: list[dict]) -> list[FeatureSpec]:
     """ERP technical data → the product's features, in the order the shop shows them.
 
     Feature name = `Descrizione`; value = `Valore` + " " + `Suffisso` when a suffix is given (`"1500 W"`).
-    Ordered by `PrintOrder` (rows without one last), then by input order. Rows without a name or a value
+    Ordered by `PrintOrder` (the API stores 0 when the ERP sends none), then by input order. Rows without a name or a value
     are skipped (the shop requires both). `Gruppo` is not sent to the shop.
     """
 

@@ -1,8 +1,8 @@
-"""Our product → one flat Productsup row (SPEC §6), and the wire encodings of many rows.
+"""Our product → one flat Productsup row (docs/productsup.md, The row), and the wire encodings of many rows.
 
 Plain data in, plain data out: the service builds a `RowSource` from the local product (this module
 never imports a model), `product_row()` makes the row. Every row of an export carries every column:
-the §6 columns plus one `spec_<slug>` column per technical datum known to the catalogue (the service
+the documented columns plus one `spec_<slug>` column per technical datum known to the catalogue (the service
 passes the full list), empty string where the product has no value.
 
 Deletions: `deletion_row()` is the same row plus `pup:isdeleted` = -1 (hard) or 1 (soft).
@@ -46,7 +46,7 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 @dataclass(frozen=True, slots=True)
 class RowSource:
     """What a row is made of. `image_ids`: the shop's image ids in position order (pushed images only);
-    `specs`: (Descrizione, value as in SPEC §5) in PrintOrder order."""
+    `specs`: (Descrizione, value as in PrestaShop) in PrintOrder order."""
 
     reference: str
     name: str
@@ -80,7 +80,7 @@ def spec_columns(descrizioni: Iterable[str]) -> list[str]:
 
 
 def spec_value(valore: str, suffisso: str = "") -> str:
-    """The value as SPEC §5 shows it: Valore, then " " + Suffisso when given ("1500 W")."""
+    """The value as PrestaShop shows it (docs/prestashop.md): Valore, then " " + Suffisso when given ("1500 W")."""
     return f"{valore} {suffisso}" if suffisso else valore
 
 

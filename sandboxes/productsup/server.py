@@ -1,6 +1,6 @@
 """A sandbox Productsup: the Platform API subset and the Stream API subset the service uses, over real HTTP.
 
-Same paths, envelopes, auth, limits and lock/rate-limit behaviour as `productsup-platform-api.txt` and
+Same paths, envelopes, auth, limits and lock/rate-limit behaviour as Productsup's Platform API documentation (docs/productsup.md) and
 Productsup's Stream API pages, so the service and its end-to-end tests run against it unchanged:
 
 Platform API (X-Auth-Token: id:secret), under `/platform/v2`:

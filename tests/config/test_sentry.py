@@ -1,4 +1,4 @@
-"""Sentry (SPEC §9, issue 11): with `SENTRY_DSN` an unhandled error reaches the DSN's server as an
+"""Sentry (docs/operations.md): with `SENTRY_DSN` an unhandled error reaches the DSN's server as an
 envelope; without it the SDK is not initialised at all."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""JSON logs of a real worker process (SPEC §9.1): a sync through the API and one through the webhook
+"""JSON logs of a real worker process (docs/operations.md, Logs): a sync through the API and one through the webhook
 produce worker lines that are JSON objects carrying the job's `sync_id` and the ERP request's `request_id`,
 and no secret, token, signature or image bytes appear in any line of the run."""
 

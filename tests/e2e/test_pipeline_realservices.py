@@ -1,5 +1,5 @@
 """The asynchronous pipeline on real services: webhook → PostgreSQL → Redis → real `celery worker`
-processes → the sandbox PrestaShop over HTTP (SPEC §4.5, the issue's ordering and recovery rules).
+processes → the sandbox PrestaShop over HTTP (docs/api.md, Webhook; docs/operations.md, Health and recovery).
 
 Run with PostgreSQL and Redis, e.g.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dev CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \\

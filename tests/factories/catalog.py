@@ -25,7 +25,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 def product_payload(**overrides) -> dict:
-    """A valid product object of SPEC §4.3 (the API document's curl example)."""
+    """A valid product object (docs/api.md, Product object; the ERP's curl example)."""
     payload = {
         "operation": "create",
         "reference": "PROD001",

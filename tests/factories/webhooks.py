@@ -1,4 +1,4 @@
-"""Signed webhook deliveries, computed exactly as `products-sync-api.txt`'s Python example does."""
+"""Signed webhook deliveries, computed exactly as the ERP does (docs/api.md, Webhook)."""
 
 from __future__ import annotations
 

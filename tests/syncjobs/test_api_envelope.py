@@ -1,4 +1,4 @@
-"""SPEC §4.1/§4.2/§4.4: auth, the envelope on every error, limits."""
+"""docs/api.md, Envelope, Auth and Endpoints: auth, the envelope on every error, limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4.3's validation matrix: one case per rule, asserting the status and the `details` field path.
+"""The validation matrix of docs/api.md ("Product object"): one case per rule, asserting the status and the `details` field path.
 Every refused request changes nothing: no product, no job, nothing in the shop."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""POST /api/webhooks/gesmart/products (SPEC §4.5): signature over the raw body, then validation, then
+"""POST /api/webhooks/gesmart/products (docs/api.md, Webhook): signature over the raw body, then validation, then
 the delivery and a pending job stored together and the task enqueued only after commit."""
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def test_tampered_body_is_refused(webhook_client):
 
 
 def test_openssl_example_signature_is_accepted(webhook_client):
-    """The curl/openssl example of products-sync-api.txt, byte for byte."""
+    """The ERP's curl/openssl example (docs/api.md, Webhook), byte for byte."""
     payload = '{"operation":"update","reference":"PROD001","name":"Updated Product","price":1499.99,"quantity":75}'
     response = webhook_client.deliver(body=payload.encode(), signature=sign(payload, SECRET))
 
