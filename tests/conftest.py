@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -111,3 +113,33 @@ def _no_stray_database_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+# --- back-office users (the two staff groups of setup_staff_groups) ----------------------------
+
+
+@pytest.fixture
+def staff_groups(db):
+    call_command("setup_staff_groups", verbosity=0)
+    return Group.objects.get(name="Sync viewers"), Group.objects.get(name="Sync operators")
+
+
+@pytest.fixture
+def viewer_client(client, django_user_model, staff_groups):
+    user = django_user_model.objects.create_user(username="viewer", password="viewer-pass-123", is_staff=True)
+    user.groups.add(staff_groups[0])
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operator_user(django_user_model, staff_groups):
+    user = django_user_model.objects.create_user(username="operator", password="operator-pass-123", is_staff=True)
+    user.groups.add(staff_groups[1])
+    return user
+
+
+@pytest.fixture
+def operator_client(client, operator_user):
+    client.force_login(operator_user)
+    return client

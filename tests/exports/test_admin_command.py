@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from exports.models import ProductsupBatch
 from exports.schedules import FULL_EXPORT_NAME
-from tests.exports.factories import make_product
+from tests.factories.exports import make_product
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,10 @@
-"""Rows the back-office shows: products with images and technical data, jobs with attempts."""
+"""Rows the back-office shows: products with images and technical data, jobs with attempts (made with the ORM)."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
 
-import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import ImageBlob, ProductImage, TechnicalData
@@ -86,39 +83,3 @@ def make_job(
             remote={"status": 503, "body": "Service Unavailable"} if status == "failed" else {},
         )
     return job
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    """Tests run with DEBUG off and no collectstatic: the manifest storage would refuse every admin page."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def staff_groups(db):
-    call_command("setup_staff_groups", verbosity=0)
-    return Group.objects.get(name="Sync viewers"), Group.objects.get(name="Sync operators")
-
-
-@pytest.fixture
-def viewer_client(client, django_user_model, staff_groups):
-    user = django_user_model.objects.create_user(username="viewer", password="viewer-pass-123", is_staff=True)
-    user.groups.add(staff_groups[0])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def operator_user(django_user_model, staff_groups):
-    user = django_user_model.objects.create_user(username="operator", password="operator-pass-123", is_staff=True)
-    user.groups.add(staff_groups[1])
-    return user
-
-
-@pytest.fixture
-def operator_client(client, operator_user):
-    client.force_login(operator_user)
-    return client

@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from syncjobs.models import ResyncRun, SyncJob
-
-from .conftest import make_job
+from tests.factories.backoffice import make_job
 
 pytestmark = pytest.mark.django_db
 

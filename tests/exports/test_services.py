@@ -6,7 +6,7 @@ from catalog.models import Product
 from connectors.productsup.rows import COLUMNS
 from exports.models import ProductsupBatch, ProductsupBatchItem
 from exports.services import productsup_export, productsup_flush, productsup_product_changed
-from tests.exports.factories import make_product
+from tests.factories.exports import make_product
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from exports.services import (
     productsup_product_changed,
 )
 from exports.tasks import productsup_flush_task, productsup_full_export_task
-from tests.exports.factories import make_product
+from tests.factories.exports import make_product
 
 pytestmark = pytest.mark.django_db
 

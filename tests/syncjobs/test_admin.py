@@ -10,8 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from syncjobs.models import SyncJob
-
-from .conftest import make_blob, make_job, make_product
+from tests.factories.backoffice import make_blob, make_job, make_product
 
 pytestmark = pytest.mark.django_db
 
