@@ -11,8 +11,8 @@ from django.core.management import call_command
 
 from config.progress import Progress
 from syncjobs.models import ResyncRun, SyncJob
-from tests.exports.factories import make_product
 from tests.factories.catalog import product_payload
+from tests.factories.exports import make_product
 
 pytestmark = pytest.mark.django_db
 
