@@ -89,6 +89,8 @@ def main() -> None:
                     str(settings.SANDBOX_PRESTASHOP_PORT),
                     "--key",
                     settings.PRESTASHOP_API_KEY,
+                    "--image-max-bytes",
+                    str(settings.SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES),
                     "--state-file",
                     str(data_dir / "sandbox-prestashop.json"),
                 ],

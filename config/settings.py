@@ -241,6 +241,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # --- PrestaShop ------------------------------------------------------------------------------
 SANDBOX_PRESTASHOP_PORT = env.int("SANDBOX_PRESTASHOP_PORT", default=8081)
 SANDBOX_PRESTASHOP_KEY = "SANDBOXKEYSANDBOXKEYSANDBOXKEY32"
+# The sandbox shop's upload limit: a real PrestaShop 8.2 on default PHP refuses images over 2,000 KB (code 72).
+SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES = env.int("SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES", default=2_000_000)
 PRESTASHOP_URL = env.str("PRESTASHOP_URL", default=f"http://127.0.0.1:{SANDBOX_PRESTASHOP_PORT}").rstrip("/")
 PRESTASHOP_API_KEY = env.str("PRESTASHOP_API_KEY", default=SANDBOX_PRESTASHOP_KEY)
 PRESTASHOP_PUBLIC_URL = env.str("PRESTASHOP_PUBLIC_URL", default=PRESTASHOP_URL).rstrip("/")
@@ -249,8 +251,10 @@ PRESTASHOP_TIMEOUT = env.float("PRESTASHOP_TIMEOUT", default=30.0)
 PRESTASHOP_CONNECT_TIMEOUT = env.float("PRESTASHOP_CONNECT_TIMEOUT", default=5.0)
 # How many products the service writes to the shop at once (PrestaShop deadlocks under many parallel writes).
 PRESTASHOP_WRITE_CONCURRENCY = env.int("PRESTASHOP_WRITE_CONCURRENCY", default=8)
-# Images above either limit are downscaled / re-encoded before upload (the shop's upload limit is often 8 MB).
-PRESTASHOP_IMAGE_MAX_BYTES = env.int("PRESTASHOP_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
+# Images above either limit are downscaled / re-encoded before upload. 2,000,000 bytes is what a shop on a
+# default PHP accepts ("maximum allowed is 2000 KB"); a shop that states a lower maximum (code 72) is
+# remembered and fitted automatically.
+PRESTASHOP_IMAGE_MAX_BYTES = env.int("PRESTASHOP_IMAGE_MAX_BYTES", default=2_000_000)
 PRESTASHOP_IMAGE_MAX_PIXELS = env.int("PRESTASHOP_IMAGE_MAX_PIXELS", default=1200)
 PRESTASHOP_CATEGORY_CACHE_SECONDS = env.int("PRESTASHOP_CATEGORY_CACHE_SECONDS", default=300)
 

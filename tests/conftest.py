@@ -47,8 +47,11 @@ def api_client(user):
 @pytest.fixture
 def sandbox_shop(settings):
     """The sandbox PrestaShop as a real HTTP server on a free port, with the service pointed at it."""
+    from django.core.cache import cache
+
     from sandboxes.prestashop import SandboxPrestaShop
 
+    cache.clear()  # the shop's facts (languages, categories, image limit) of an earlier sandbox on this port
     shop = SandboxPrestaShop(host="127.0.0.1", port=0, api_key="TESTKEYTESTKEYTESTKEYTESTKEY1234")
     shop.start()
     settings.PRESTASHOP_URL = shop.url

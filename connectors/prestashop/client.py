@@ -69,9 +69,6 @@ def filter_value(value: str) -> str:
 class PrestaShopClient:
     """One shop's Webservice. Thread-safe: share one instance between worker threads."""
 
-    categories_ttl = 300.0
-    languages_ttl = 3600.0
-
     def __init__(
         self,
         base_url: str,
@@ -94,11 +91,6 @@ class PrestaShopClient:
         self._lock = threading.Lock()
         self._calls = 0
         self._local = threading.local()
-        self._languages: list[int] | None = None
-        self._languages_at = 0.0
-        self._categories: set[int] | None = None
-        self._categories_at = 0.0
-        self._categories_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never shows the key
         return f"PrestaShopClient({self.base_url!r})"
@@ -269,47 +261,15 @@ class PrestaShopClient:
         return self._request("DELETE", f"{resource}/{int(id_)}", not_found_ok=True) is not None
 
     # ------------------------------------------------------------------ languages, categories
-    def cached_languages(self) -> list[int] | None:
-        """The shop's language ids if cached and fresh, without any call."""
-        with self._lock:
-            if self._languages is not None and time.monotonic() - self._languages_at < self.languages_ttl:
-                return list(self._languages)
-        return None
-
     def languages(self) -> list[int]:
-        """Ids of every shop language (multilang fields must be sent in all of them). Cached per client."""
-        cached = self.cached_languages()
-        if cached is not None:
-            return cached
+        """Ids of every shop language, read now (cached for every process by `facts.ShopFacts`)."""
         rows = self.list_resource("languages")
-        ids = sorted(int(r["id"]) for r in rows if r.get("id"))
-        with self._lock:
-            self._languages = ids
-            self._languages_at = time.monotonic()
-        return list(ids)
+        return sorted(int(r["id"]) for r in rows if r.get("id"))
 
-    def category_ids(self, *, refresh: bool = False) -> set[int]:
-        """Every category id of the shop, cached for `categories_ttl` seconds."""
-        with self._categories_lock:
-            fresh = self._categories is not None and time.monotonic() - self._categories_at < self.categories_ttl
-            if fresh and not refresh:
-                return set(self._categories)
-            rows = self.list_resource("categories", {"display": "[id]"})
-            self._categories = {int(r["id"]) for r in rows if r.get("id")}
-            self._categories_at = time.monotonic()
-            return set(self._categories)
-
-    def unknown_categories(self, ids: list[int]) -> list[int]:
-        """The ids among `ids` the shop does not have; the cache is refreshed once on a miss."""
-        asked = time.monotonic()
-        known = self.category_ids()
-        missing = [i for i in ids if int(i) not in known]
-        if missing:
-            with self._categories_lock:
-                refreshed_meanwhile = self._categories_at >= asked
-            known = self.category_ids(refresh=not refreshed_meanwhile)
-            missing = [i for i in ids if int(i) not in known]
-        return missing
+    def category_ids(self) -> set[int]:
+        """Every category id of the shop, read now (cached for every process by `facts.ShopFacts`)."""
+        rows = self.list_resource("categories", {"display": "[id]"})
+        return {int(r["id"]) for r in rows if r.get("id")}
 
     # ------------------------------------------------------------------ products
     def find_products_by_reference(self, reference: str) -> list[int]:
@@ -370,6 +330,28 @@ class PrestaShopClient:
         wanted = name.strip().casefold()
         ids = sorted(int(r["id"]) for r in rows if str(r.get("name", "")).strip().casefold() == wanted)
         return ids[0] if ids else None
+
+    def find_manufacturers(self, names: list[str]) -> dict[str, int]:
+        """Ids of many manufacturers in one call: casefolded, trimmed name → id (lowest id wins).
+
+        Names the shop's OR-filter syntax cannot carry are looked up one by one."""
+        found: dict[str, int] = {}
+        plain = [n for n in dict.fromkeys(names) if n and not any(ch in _FILTER_SPECIAL for ch in n)]
+        for name in names:
+            if name and name not in plain:
+                mid = self.find_manufacturer(name)
+                if mid is not None:
+                    found.setdefault(name.strip().casefold(), mid)
+        if plain:
+            rows = self.list_resource(
+                "manufacturers", {"filter[name]": "[" + "|".join(plain) + "]", "display": "[id,name]"}
+            )
+            wanted = {n.strip().casefold() for n in plain}
+            for row in sorted(rows, key=lambda r: int(r["id"])):
+                key = str(row.get("name", "")).strip().casefold()
+                if key in wanted:
+                    found.setdefault(key, int(row["id"]))
+        return found
 
     def create_manufacturer(self, name: str, *, active: bool = True) -> int:
         row = self.create_resource("manufacturers", "manufacturer", {"active": active, "name": name})

@@ -101,7 +101,7 @@ def prepare_image(content: bytes, file_name: str, *, max_bytes: int, max_pixels:
                 f"{file_name}: cannot bring {len(content)} bytes under {max_bytes} bytes even at {MIN_SIDE}px"
             )
     note = (
-        f"image {file_name!r} resized from {width}x{height} ({len(content)} bytes, {fmt or '?'}) "
-        f"to {candidate.width}x{candidate.height} ({len(data)} bytes, {out_fmt}) for PrestaShop"
+        f"image {file_name!r} re-encoded for PrestaShop: resized from {width}x{height} ({len(content)} bytes, "
+        f"{fmt or '?'}) to {candidate.width}x{candidate.height} ({len(data)} bytes, {out_fmt})"
     )
     return PreparedImage(data, CONTENT_TYPES[out_fmt], _with_ext(file_name, out_fmt), note)

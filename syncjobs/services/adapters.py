@@ -6,10 +6,14 @@ connector here, and their tests.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
-from catalog.models import Product, ProductImage
+from django.db import connection
+
+from catalog.models import ImageBlob, Product, ProductImage
 from connectors.prestashop.mapping import feature_pairs
+from connectors.prestashop.state import ShopState
 from connectors.prestashop.types import FeatureSpec, ImageSpec, ProductSpec
 from connectors.productsup.rows import RowSource
 
@@ -46,13 +50,42 @@ def product_features(product: Product) -> list[FeatureSpec]:
     )
 
 
+def _image_loader(blob_id: str):
+    """Reads one image's bytes when the shop needs them (a worker thread closes its own connection)."""
+
+    def load() -> bytes:
+        try:
+            return bytes(ImageBlob.objects.values_list("content", flat=True).get(pk=blob_id))
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()
+
+    return load
+
+
 def product_spec(
-    product: Product, *, manufacturer_id: int | None, feature_values: list[tuple[int, int]]
+    product: Product,
+    *,
+    manufacturer_id: int | None,
+    feature_values: list[tuple[int, int]],
+    state: ShopState | None = None,
 ) -> ProductSpec:
-    """The PrestaShop connector's view of the product (ids of the manufacturer and features resolved)."""
+    """The PrestaShop connector's view of the product (ids of the manufacturer and features resolved).
+
+    Images carry their hash; the bytes of images the shop does not have yet (per `state`) are read now in
+    one query, the others only if the shop turns out to need them."""
+    rows = list(ProductImage.objects.filter(product=product).order_by("position").values_list("blob_id", "file_name"))
+    in_shop = set(state.image_ids()) if state is not None else set()
+    needed = {blob_id for blob_id, _ in rows if blob_id not in in_shop}
+    content = dict(ImageBlob.objects.filter(pk__in=needed).values_list("sha256", "content")) if needed else {}
     images = [
-        ImageSpec(sha256=img.blob_id, file_name=img.file_name, content=bytes(img.blob.content))
-        for img in ProductImage.objects.filter(product=product).select_related("blob").order_by("position")
+        ImageSpec(
+            sha256=blob_id,
+            file_name=file_name,
+            content=bytes(content[blob_id]) if blob_id in content else None,
+            loader=_image_loader(blob_id),
+        )
+        for blob_id, file_name in rows
     ]
     return ProductSpec(
         reference=product.reference,

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import product_ids_in_chunks
+from connectors.prestashop.state import ShopState
 from syncjobs.models import ResyncRun, SyncAttempt, SyncOperation, SyncOutcome, SyncSource, SyncStatus
 from syncjobs.tasks import full_resync_task, resync_chunk_task
 
@@ -30,7 +31,7 @@ from .enqueue import task_send_on_commit
 from .jobs import job_create
 from .runner import job_run
 from .shop import get_shop
-from .shop_ids import shop_ids_known, shop_ids_lookup
+from .shop_ids import shop_ids_load
 
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 100
@@ -190,13 +191,11 @@ def _dry_run_product(product: Product) -> list[str]:
     manufacturer_id = brand.presta_manufacturer_id if brand else None
     if brand is not None and not manufacturer_id:
         notes.append(f"manufacturer {brand.name!r} would be looked up or created")
-    known = shop_ids_known()
-    pairs = []
-    for feature in product_features(product):
-        pair = shop_ids_lookup(feature, known)
-        if pair is None:
+    features = product_features(product)
+    ids = shop_ids_load(features=bool(features))
+    for feature in features:
+        if ids.pair(feature) is None:
             notes.append(f"feature value {feature.name}: {feature.value} would be looked up or created")
-        else:
-            pairs.append(pair)
-    spec = product_spec(product, manufacturer_id=manufacturer_id, feature_values=pairs)
-    return notes + get_shop().diff_product(spec, dict(product.shop_state or {}) or None)
+    state = ShopState.from_json(product.shop_state)
+    spec = product_spec(product, manufacturer_id=manufacturer_id, feature_values=ids.pairs(features), state=state)
+    return notes + get_shop().diff_product(spec, state)

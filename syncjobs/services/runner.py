@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -34,16 +34,18 @@ from catalog.models import Product, ProductImage
 from config import metrics
 from config.logs import log_context
 from connectors.http import Backoff, RemoteError, RemoteUnavailable
-from connectors.prestashop.types import ProductSpec, PushResult
+from connectors.prestashop.diff import ShopCopy
+from connectors.prestashop.state import ShopState
+from connectors.prestashop.types import ProductSpec, PushFailed, PushResult
 from exports.services import productsup_product_changed
-from syncjobs.locks import SHOP_DEPENDENCIES_LOCK, named_locks, reference_lock
+from syncjobs.locks import reference_lock
 from syncjobs.models import SyncAttempt, SyncJob, SyncOutcome, SyncSource, SyncStatus
 
 from .adapters import product_features, product_spec
 from .enqueue import job_enqueue
 from .jobs import acting_user
 from .shop import get_shop
-from .shop_ids import shop_ids_known, shop_ids_missing, shop_ids_save
+from .shop_ids import Dependencies, dependencies_resolve
 
 logger = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()
@@ -67,12 +69,16 @@ class Work:
     product: Product | None
     action: Action = Action.NOOP
     spec: ProductSpec | None = None
-    state: dict = field(default_factory=dict)
+    state: ShopState | None = None  # as stored after the previous push
     force: bool = False
     verify: bool = False
+    dependencies: Dependencies | None = None  # resolved beforehand for a whole batch (else in job_prepare)
+    copy_read: bool = False  # the shop's copies were read in bulk: `shop_copy` is this product's (None: gone)
+    shop_copy: ShopCopy | None = None
     result: PushResult | None = None
     deleted_id: int | None = None
     error: BaseException | None = None
+    partial_state: ShopState | None = None  # how far a failed push got
     prepare_calls: int = 0
     t0: float = 0.0
 
@@ -121,36 +127,6 @@ def _is_resync(job: SyncJob) -> bool:
     )
 
 
-def _resolve_dependencies(product: Product) -> tuple[int | None, list[tuple[int, int]], int]:
-    """Manufacturer and feature value ids, found or created in the shop once and remembered locally.
-
-    Known ids cost nothing; unknown ones are resolved under one cross-process lock, so two workers never
-    create the same manufacturer or feature twice. Returns the ids and the Webservice calls made."""
-    shop = get_shop()
-    features = product_features(product)
-    brand = product.brand
-    manufacturer_id = brand.presta_manufacturer_id if brand else None
-    pairs: list[tuple[int, int]] = []
-    with shop.client.counting() as counter:
-        known = shop_ids_known() if features else {}
-        if (brand is not None and not manufacturer_id) or shop_ids_missing(features, known):
-            with named_locks([SHOP_DEPENDENCIES_LOCK]):
-                if brand is not None and not manufacturer_id:
-                    brand.refresh_from_db(fields=["presta_manufacturer_id"])  # another worker may have it now
-                    manufacturer_id = brand.presta_manufacturer_id or shop.resolve_manufacturer(brand.name)
-                    if brand.presta_manufacturer_id != manufacturer_id:
-                        brand.presta_manufacturer_id = manufacturer_id
-                        brand.save(update_fields=["presta_manufacturer_id", "updated_at"])
-                if features:
-                    known = shop_ids_known()
-                    pairs, updated = shop.resolve_features(features, known)
-                    if updated != known:
-                        shop_ids_save(updated)
-        elif features:
-            pairs, _ = shop.resolve_features(features, known)  # everything known: no call
-    return manufacturer_id, pairs, counter[0]
-
-
 def job_prepare(work: Work) -> None:
     """Decide what the run does and build what the shop needs (ids resolved, the spec). A failure is kept
     on `work` for `job_record`; a soft time limit is kept and re-raised."""
@@ -162,10 +138,17 @@ def job_prepare(work: Work) -> None:
         work.action = Action.DELETE
         return
     try:
-        manufacturer_id, pairs, calls = _resolve_dependencies(product)
-        work.prepare_calls = calls
-        work.spec = product_spec(product, manufacturer_id=manufacturer_id, feature_values=pairs)
-        work.state = dict(product.shop_state or {})
+        deps = work.dependencies
+        if deps is None:  # known ids cost nothing; the rest is resolved under one cross-process lock
+            deps = dependencies_resolve(products=[product], features={product.pk: product_features(product)})
+            work.prepare_calls = deps.calls
+        work.state = ShopState.from_json(product.shop_state)
+        work.spec = product_spec(
+            product,
+            manufacturer_id=deps.manufacturer_id(product),
+            feature_values=deps.feature_values(product),
+            state=work.state,
+        )
         work.action = Action.PUSH
     except SoftTimeLimitExceeded as exc:
         work.error = exc
@@ -181,9 +164,19 @@ def job_execute(work: Work) -> None:
     shop = get_shop()
     try:
         if work.action == Action.PUSH:
-            work.result = shop.push_product(work.spec, work.state or None, force=work.force, verify=work.verify)
+            work.result = shop.push_product(
+                work.spec,
+                work.state,
+                force=work.force,
+                verify=work.verify,
+                shop_copy=work.shop_copy,
+                copy_read=work.copy_read,
+            )
         elif work.action == Action.DELETE:
             work.deleted_id = shop.delete_product(reference=work.product.reference, presta_id=work.product.presta_id)
+    except PushFailed as exc:
+        work.error = exc.error
+        work.partial_state = exc.state
     except SoftTimeLimitExceeded as exc:
         work.error = exc
         raise
@@ -213,15 +206,6 @@ def _schedule_retry(job: SyncJob, exc: BaseException | None, now) -> bool:
     return True
 
 
-def _image_ids_from_state(state: dict) -> dict[str, int]:
-    images = state.get("images") or []
-    out = {}
-    for item in images:
-        if isinstance(item, dict) and item.get("sha256") and item.get("id"):
-            out[item["sha256"]] = int(item["id"])
-    return out
-
-
 def _record_failure(work: Work, now) -> None:
     """Outcome 1: the run failed. Transient failures are retried; the rest end the job now."""
     job, attempt, exc = work.job, work.attempt, work.error
@@ -246,10 +230,9 @@ def _record_failure(work: Work, now) -> None:
         job.completed_at = now
     if work.product is not None:
         updates = {"last_sync_status": SyncStatus.FAILED}
-        partial_state = getattr(exc, "push_state", None)
-        if partial_state and partial_state.get("presta_id"):
+        if work.partial_state is not None:
             # How far the push got (e.g. created, then failed on stock): the next try resumes there.
-            updates.update(shop_state=partial_state, presta_id=partial_state["presta_id"])
+            updates.update(shop_state=work.partial_state.to_json(), presta_id=work.partial_state.presta_id)
         Product.objects.filter(pk=work.product.pk).update(**updates)
 
 
@@ -288,7 +271,7 @@ def _push_outcome(work: Work) -> SyncOutcome:
         return SyncOutcome.ADOPTED
     if not result.changed:
         return SyncOutcome.UNCHANGED
-    return SyncOutcome.UPDATED if work.state.get("presta_id") else SyncOutcome.CREATED
+    return SyncOutcome.UPDATED if work.state is not None else SyncOutcome.CREATED
 
 
 def _record_images_refused(work: Work, now) -> None:
@@ -318,9 +301,12 @@ def _record_push(work: Work, now) -> None:
         _record_images_refused(work, now)
     work.attempt.error = job.error
     Product.objects.filter(pk=product.pk).update(
-        presta_id=result.presta_id, shop_state=result.state, last_synced_at=now, last_sync_status=job.status
+        presta_id=result.presta_id,
+        shop_state=result.state.to_json(),
+        last_synced_at=now,
+        last_sync_status=job.status,
     )
-    for sha, image_id in _image_ids_from_state(result.state).items():
+    for sha, image_id in result.state.image_ids().items():
         ProductImage.objects.filter(product=product, blob_id=sha).update(presta_image_id=image_id)
 
 

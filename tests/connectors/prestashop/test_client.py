@@ -61,16 +61,6 @@ def test_basic_auth_timeout_no_redirects_and_call_counter(client, monkeypatch):
 
 
 @responses.activate
-def test_languages_cached_per_client(client):
-    responses.get(API + "languages", body=fixture("languages.xml"))
-    assert client.cached_languages() is None
-    client.languages()
-    client.languages()
-    assert client.cached_languages() == [1, 2]
-    assert len(responses.calls) == 1
-
-
-@responses.activate
 def test_key_never_logged(client, caplog):
     caplog.set_level("DEBUG")
     responses.get(API + "languages", status=503, body="")
@@ -289,16 +279,6 @@ def test_stock_read_and_put_with_every_field(client):
         "out_of_stock": "2",
         "location": None,
     }
-
-
-@responses.activate
-def test_categories_cached_and_refreshed_on_miss(client):
-    responses.get(API + "categories", body=fixture("categories.xml"))
-    assert client.unknown_categories([2, 3]) == []
-    assert client.unknown_categories([2]) == []
-    assert len(responses.calls) == 1  # cached
-    assert client.unknown_categories([2, 99]) == [99]
-    assert len(responses.calls) == 2  # a miss refreshes once
 
 
 @responses.activate
