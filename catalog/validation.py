@@ -159,8 +159,11 @@ class ProductInput(serializers.Serializer):
         max_digits=12, decimal_places=6, min_value=Decimal("0"), required=False, allow_null=True
     )
     brand = BrandInput(required=False, allow_null=True)
-    images = ImageInput(many=True, required=False, allow_null=True, max_length=MAX_IMAGES)
-    technical_data = TechnicalDataInput(many=True, required=False, allow_null=True, max_length=MAX_TECHNICAL_DATA)
+    # ListSerializer spelled out: `many=True` would pass allow_null to the items too, letting `[null]` through.
+    images = serializers.ListSerializer(child=ImageInput(), required=False, allow_null=True, max_length=MAX_IMAGES)
+    technical_data = serializers.ListSerializer(
+        child=TechnicalDataInput(), required=False, allow_null=True, max_length=MAX_TECHNICAL_DATA
+    )
 
     class Meta:
         ref_name = "ProductSyncInput"

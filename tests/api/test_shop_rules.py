@@ -87,3 +87,11 @@ def test_values_the_shop_takes_are_accepted_and_arrive(api_client, sandbox_shop,
     assert response.status_code == 200, response.content
     reference = change.get("reference", "PROD001")
     assert sandbox_shop.product_by_reference(reference) is not None
+
+
+@pytest.mark.parametrize("field", ["images", "technical_data"])
+def test_null_item_in_a_list_is_400_on_the_item(api_client, sandbox_shop, field):
+    response = api_client.post_json(URL, product_payload(**{field: [None]}))
+
+    assert response.status_code == 400, response.content
+    assert [d["field"] for d in response.json()["details"]] == [f"{field}[0]"]
