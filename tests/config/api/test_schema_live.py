@@ -8,7 +8,7 @@ import json
 import pytest
 
 from syncjobs.models import SyncJob
-from tests.api.openapi import assert_matches_schema, documented_statuses, openapi_document
+from tests.config.api.openapi import assert_matches_schema, documented_statuses, openapi_document
 from tests.factories.catalog import product_payload
 from tests.factories.images import image_item
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_body

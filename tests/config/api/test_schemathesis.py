@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.signing import SigningApp
+from tests.config.api.signing import SigningApp
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "100"))
 SECRET = "whsec-schemathesis-0123456789"
