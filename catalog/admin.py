@@ -1,8 +1,8 @@
 """Back-office for what the ERP sent: products (with their images and technical data) and brands.
 
 Product data belongs to the ERP, so it is shown, not edited here; staff fix a product by syncing it
-again ("sync to shop now", "force resync", "send to Productsup"), which needs the operate permission
-(`syncjobs.change_syncjob`, see syncjobs.admin).
+again ("sync to shop now", "force resync", "send to Productsup"), which needs `catalog.change_product`
+(the one permission model of `config.admin.permissions`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,25 @@ from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from PIL import Image
 
 from catalog.models import Brand, ImageBlob, Product, ProductImage, TechnicalData
-from config.admin_mixins import ReadOnlyAdminMixin
-from syncjobs.admin import admin_change_link, can_operate, duration_display, image_thumbnail, status_badge
+from config.admin.actions import ObjectActionsAdminMixin, object_action
+from config.admin.display import (
+    ADMIN_MEDIA,
+    admin_change_link,
+    duration_display,
+    first_line,
+    image_thumbnail,
+    status_badge,
+    thumbnails,
+)
+from config.admin.permissions import OperateMixin, ReadOnlyAdminMixin
+from exports.services import productsup_product_changed
 from syncjobs.models import SyncJob
 from syncjobs.services.manual import products_sync_request
 
@@ -47,8 +58,6 @@ def _thumbnail(blob: ImageBlob) -> tuple[bytes, str]:
         return cached
     content = bytes(blob.content)
     try:
-        from PIL import Image
-
         with Image.open(io.BytesIO(content)) as image:
             image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
             if image.mode not in ("RGB", "RGBA", "L", "LA"):
@@ -72,7 +81,7 @@ def price_text(price) -> str:
 
 
 def image_figure(image: ProductImage):
-    figure = image_thumbnail(
+    return image_thumbnail(
         sha256=image.blob_id,
         file_name=image.file_name,
         size=image.blob.size,
@@ -80,14 +89,25 @@ def image_figure(image: ProductImage):
         width=image.blob.width,
         height=image.blob.height,
         position=image.position + 1,
+        note=f"shop image #{image.presta_image_id}" if image.presta_image_id else "not in the shop yet",
     )
-    shop = f"shop image #{image.presta_image_id}" if image.presta_image_id else "not in the shop yet"
-    return format_html(
-        '<div style="display:inline-block;vertical-align:top">{}<div style="font-size:11px;'
-        'color:var(--body-quiet-color,#777);margin:-8px 0 12px">{}</div></div>',
-        figure,
-        shop,
-    )
+
+
+class ProductStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", "Active"), ("inactive", "Inactive"), ("deleted", "Deleted"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(is_deleted=False, active=True)
+        if self.value() == "inactive":
+            return queryset.filter(is_deleted=False, active=False)
+        if self.value() == "deleted":
+            return queryset.filter(is_deleted=True)
+        return queryset
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -103,18 +123,19 @@ class TechnicalDataInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("reference", "name", "brand", "price_display", "quantity", "active", "presta_id", "sync_status")
+class ProductAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Reference, name and status first: they show at 1280 px with the navigation sidebar and filters open.
+    list_display = ("reference", "name", "state_badge", "brand", "price_display", "quantity", "presta_id")
     list_display_links = ("reference", "name")
-    list_filter = ("active", "last_sync_status", "is_deleted")
+    list_filter = (ProductStateFilter, "last_sync_status", "is_deleted")
     list_select_related = ("brand",)
     search_fields = ("=reference", "reference", "name", "=ean13")
     search_help_text = "Search by reference, name or EAN13."
     list_per_page = 50
     show_full_result_count = False
     actions = ["sync_now", "force_resync", "send_to_productsup"]
+    change_actions = ["sync_now_button", "force_resync_button", "send_to_productsup_button"]
     inlines = [TechnicalDataInline]
-    change_form_template = "admin/catalog/product/change_form.html"
     fieldsets = (
         (
             None,
@@ -122,6 +143,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": (
                     "reference",
                     "name",
+                    "state_badge",
                     "brand",
                     "price_display",
                     "quantity",
@@ -143,6 +165,7 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = (
         "reference",
         "name",
+        "state_badge",
         "brand",
         "price_display",
         "gallery",
@@ -164,9 +187,6 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
 
-    def has_operate_permission(self, request):
-        return can_operate(request.user)
-
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
@@ -175,21 +195,15 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return qs
 
     def get_urls(self):
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("image/<str:sha256>/", self.admin_site.admin_view(self.image_view), name=f"{prefix}_image"),
-            path("<int:pk>/sync/", self.admin_site.admin_view(self.sync_view), name=f"{prefix}_sync"),
+            path("image/<str:sha256>/", self.admin_site.admin_view(self.image_view), name="catalog_product_image"),
             *super().get_urls(),
         ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_operate": can_operate(request.user)}
-        return super().change_view(request, object_id, form_url, extra_context)
 
     # --- views -----------------------------------------------------------------------------------
 
     def image_view(self, request, sha256: str):
-        """The bytes of one stored image (or a thumbnail with ?thumb=1), to staff only."""
+        """The bytes of one stored image (or a thumbnail with ?thumb=1), to staff who may view products."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         blob = ImageBlob.objects.filter(pk=sha256).first()
@@ -204,36 +218,19 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = "inline"
         return response
 
-    def sync_view(self, request, pk: int):
-        """The product page's buttons: sync now, force resync, send to Productsup."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not can_operate(request.user):
-            raise PermissionDenied
-        product = get_object_or_404(Product, pk=pk)
-        mode = request.POST.get("mode", "sync")
-        queryset = Product.objects.filter(pk=product.pk)
-        if mode == "productsup":
-            self.send_to_productsup(request, queryset)
-        else:
-            self._sync(request, queryset, force=mode == "force")
-        return HttpResponseRedirect(reverse("admin:catalog_product_change", args=[product.pk]))
-
-    # --- actions ---------------------------------------------------------------------------------
+    # --- actions (list) and buttons (product page) -----------------------------------------------
 
     def _sync(self, request, queryset, *, force: bool):
         jobs = products_sync_request(products=queryset, user=request.user, force=force)
         if len(jobs) == 1:
             job = jobs[0]
-            url = reverse("admin:syncjobs_syncjob_change", args=[job.pk])
             self.message_user(
                 request,
                 format_html(
-                    '{} queued for {}: <a href="{}">{}</a>.',
+                    "{} queued for {}: {}.",
                     "Forced resync" if force else "Sync",
                     job.reference,
-                    url,
-                    job.sync_id,
+                    admin_change_link("syncjobs", "syncjob", job.pk, job.sync_id),
                 ),
                 messages.SUCCESS,
             )
@@ -245,6 +242,15 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
+    def _productsup(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        productsup_product_changed(product_ids=ids)
+        self.message_user(
+            request,
+            f"{len(ids)} product{'s' if len(ids) != 1 else ''} marked for the next Productsup delta batch.",
+            messages.SUCCESS,
+        )
+
     @admin.action(description="Sync to shop now", permissions=["operate"])
     def sync_now(self, request, queryset):
         self._sync(request, queryset, force=False)
@@ -255,18 +261,19 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Send to Productsup", permissions=["operate"])
     def send_to_productsup(self, request, queryset):
-        try:
-            from exports.services import productsup_product_changed
-        except ImportError:
-            self.message_user(request, "The Productsup export is not installed.", messages.ERROR)
-            return
-        ids = list(queryset.values_list("pk", flat=True))
-        productsup_product_changed(product_ids=ids)
-        self.message_user(
-            request,
-            f"{len(ids)} product{'s' if len(ids) != 1 else ''} marked for the next Productsup delta batch.",
-            messages.SUCCESS,
-        )
+        self._productsup(request, queryset)
+
+    @object_action(label="Sync to shop now", description="Make the shop show this product as stored here")
+    def sync_now_button(self, request, obj):
+        self._sync(request, Product.objects.filter(pk=obj.pk), force=False)
+
+    @object_action(label="Force resync", description="Push every part, even unchanged", css_class="ps-warn")
+    def force_resync_button(self, request, obj):
+        self._sync(request, Product.objects.filter(pk=obj.pk), force=True)
+
+    @object_action(label="Send to Productsup", description="Mark it for the next Productsup delta batch")
+    def send_to_productsup_button(self, request, obj):
+        self._productsup(request, Product.objects.filter(pk=obj.pk))
 
     # --- columns and fields ----------------------------------------------------------------------
 
@@ -274,14 +281,22 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def price_display(self, obj):
         return price_text(obj.price)
 
+    @admin.display(description="status", ordering="last_sync_status")
+    def state_badge(self, obj):
+        """Deleted products say so; the others show their last sync's outcome, and "inactive" if so."""
+        if obj.is_deleted:
+            return status_badge("deleted", "Deleted")
+        badge = status_badge(obj.last_sync_status, obj.last_sync_status.capitalize()) if obj.last_sync_status else "—"
+        if not obj.active:
+            return format_html('{} <span class="ps-quiet">inactive</span>', badge)
+        return badge
+
     @admin.display(description="images")
     def gallery(self, obj):
         images = list(
             ProductImage.objects.filter(product=obj).select_related("blob").defer("blob__content").order_by("position")
         )
-        if not images:
-            return "—"
-        return format_html("<div>{}</div>", format_html_join("", "{}", ((image_figure(image),) for image in images)))
+        return thumbnails(image_figure(image) for image in images)
 
     @admin.display(description="last sync", ordering="last_sync_status")
     def sync_status(self, obj):
@@ -296,35 +311,27 @@ class ProductAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         if not jobs:
             return "—"
-        rows = format_html_join(
-            "",
-            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style="color:#c62828">{}</td></tr>',
-            (
-                (
-                    admin_change_link("syncjobs", "syncjob", job.pk, job.sync_id),
-                    status_badge(job.status, job.get_status_display()),
-                    job.operation,
-                    job.source,
-                    job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    duration_display(job.duration_ms),
-                    (job.error.strip().splitlines() or [""])[0][:120],
-                )
-                for job in jobs
-            ),
-        )
+        rows = [
+            {
+                "link": admin_change_link("syncjobs", "syncjob", job.pk, job.sync_id),
+                "badge": status_badge(job.status, job.get_status_display()),
+                "job": job,
+                "duration": duration_display(job.duration_ms),
+                "error": first_line(job.error, 120),
+            }
+            for job in jobs
+        ]
         more = reverse("admin:syncjobs_syncjob_changelist") + f"?q={obj.reference}"
-        return format_html(
-            '<table style="margin:0"><thead><tr><th>sync id</th><th>status</th><th>operation</th><th>source</th>'
-            "<th>created</th><th>duration</th><th>error</th></tr></thead><tbody>{}</tbody></table>"
-            '<p style="margin:6px 0 0"><a href="{}">All jobs of {}</a></p>',
-            rows,
-            more,
-            obj.reference,
+        return render_to_string(
+            "admin/products_sync/recent_jobs.html", {"rows": rows, "more": more, "reference": obj.reference}
         )
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(OperateMixin, admin.ModelAdmin):
+    """The ERP's brands; the shop manufacturer id is staff's to fix (change permission: operators)."""
+
+    Media = ADMIN_MEDIA
     list_display = ("name", "presta_manufacturer_id", "product_count", "updated_at")
     search_fields = ("name",)
     fields = ("name", "description", "presta_manufacturer_id", "created_at", "updated_at")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django_celery_beat.apps import BeatConfig
 
 from connectors.http import observe_requests
 
@@ -11,3 +12,9 @@ class ConfigConfig(AppConfig):
         from config import metrics  # needs the app registry (it reads jobs), so not at import time
 
         observe_requests(metrics.remote_request)
+
+
+class SchedulesConfig(BeatConfig):
+    """django-celery-beat under the name staff read in the admin."""
+
+    verbose_name = "Schedules"

@@ -57,13 +57,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
-    "django_celery_beat",
+    "config.apps.SchedulesConfig",  # django_celery_beat, named "Schedules" in the admin
+    "django_object_actions",
     "config",
     "catalog",
     "syncjobs",
     "webhooks",
     "exports",
 ]
+
+# Admin object buttons are POST forms with a CSRF token (config/admin/actions.py).
+DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "POST"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,30 +1,38 @@
-"""Productsup batches in the admin: list, filters, read-only detail; retry, discard, process, full export."""
+"""Productsup batches in the admin: list, filters, read-only detail; retry, discard, process, full export.
+
+Every action and button calls Productsup or queues work, so each needs `exports.change_productsupbatch`
+(the one permission model of `config.admin.permissions`); viewers only look.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
+from config.admin.actions import ObjectActionsAdminMixin, object_action
+from config.admin.display import ADMIN_MEDIA, duration_display, status_badge
+from config.admin.permissions import ReadOnlyAdminMixin
 from connectors.http import RemoteError
 from exports.models import ProductsupBatch, ProductsupBatchItem, ProductsupExportState
+from exports.services import (
+    ExportRefused,
+    productsup_batch_discard,
+    productsup_process_refresh,
+    productsup_process_trigger,
+)
+from exports.tasks import productsup_batch_retry_task, productsup_full_export_task
+
+RETRYABLE = (ProductsupBatch.Status.FAILED, ProductsupBatch.Status.DISCARDED)
+DISCARDABLE = (ProductsupBatch.Status.UPLOADING, ProductsupBatch.Status.FAILED)
 
 
-def _enqueue_full_export() -> None:
-    from exports.tasks import productsup_full_export_task
-
-    transaction.on_commit(lambda: productsup_full_export_task.delay(triggered_by=ProductsupBatch.Trigger.ADMIN))
-
-
-class ProductsupBatchItemInline(admin.TabularInline):
+class ProductsupBatchItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ProductsupBatchItem
     fields = ("product", "dirty_at")
     readonly_fields = fields
-    raw_id_fields = ("product",)
     extra = 0
-    max_num = 0
     can_delete = False
     show_change_link = False
     classes = ("collapse",)
@@ -34,20 +42,18 @@ class ProductsupBatchItemInline(admin.TabularInline):
 
 
 @admin.register(ProductsupBatch)
-class ProductsupBatchAdmin(admin.ModelAdmin):
+class ProductsupBatchAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "batch_id",
         "kind",
-        "transport",
         "status_badge",
         "triggered_by",
         "rows",
         "deleted_rows",
         "requests",
-        "bytes",
         "process_status",
         "started_at",
-        "duration_ms",
+        "duration",
     )
     list_filter = ("status", "kind", "transport", "triggered_by", "process_status", "started_at")
     search_fields = ("=batch_id", "=process_id", "error")
@@ -55,8 +61,9 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
     list_select_related = ("retry_of",)
     readonly_fields = [f.name for f in ProductsupBatch._meta.fields]
     inlines = [ProductsupBatchItemInline]
-    actions = ["retry_batches", "discard_batches", "trigger_process", "refresh_process", "start_full_export"]
-    change_list_template = "admin/exports/productsupbatch/change_list.html"
+    actions = ["retry_batches", "discard_batches", "trigger_process", "refresh_process"]
+    changelist_actions = ["start_full_export"]
+    change_actions = ["retry_batch", "discard_batch", "trigger_process_button", "refresh_process_button"]
     fieldsets = (
         (None, {"fields": ("batch_id", "kind", "transport", "status", "triggered_by", "attempt", "retry_of")}),
         ("Content", {"fields": ("rows", "deleted_rows", "skipped_rows", "invalid_rows", "requests", "bytes")}),
@@ -65,36 +72,37 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
         ("Error", {"fields": ("error", "error_details")}),
     )
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj: ProductsupBatch):
-        colour = {"committed": "#2e7d32", "partial": "#f9a825", "failed": "#c62828", "discarded": "#6d4c41"}.get(
-            obj.status, "#1565c0"
-        )
-        return format_html('<b style="color:{}">{}</b>', colour, obj.get_status_display())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
-    # --- actions -------------------------------------------------------------------------------
-    def _staff_can_act(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff
+    def offered_change_actions(self, request, obj):
+        offered = []
+        if obj.status in RETRYABLE:
+            offered.append("retry_batch")
+        if obj.status in DISCARDABLE:
+            offered.append("discard_batch")
+        offered.append("trigger_process_button")
+        if obj.process_id:
+            offered.append("refresh_process_button")
+        return offered
 
-    @admin.action(description="Retry selected failed/discarded batches (a new batch of the same kind)")
-    def retry_batches(self, request, queryset):
-        from exports.tasks import productsup_batch_retry_task
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: ProductsupBatch):
+        return status_badge(obj.status, obj.get_status_display())
 
-        retryable = list(queryset.filter(status__in=[ProductsupBatch.Status.FAILED, ProductsupBatch.Status.DISCARDED]))
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, obj: ProductsupBatch):
+        return duration_display(obj.duration_ms)
+
+    # --- what the actions and buttons do -----------------------------------------------------------
+
+    def _retry(self, request, batches) -> None:
+        retryable = [b for b in batches if b.status in RETRYABLE]
         # One delta retry covers every marked product: queue one per kind.
         by_kind = {b.kind: b for b in retryable}
         for batch in by_kind.values():
             transaction.on_commit(lambda pk=batch.pk: productsup_batch_retry_task.delay(pk))
-        skipped = queryset.count() - len(retryable)
+        skipped = len(batches) - len(retryable)
         self.message_user(
             request,
             f"Queued {len(by_kind)} retr{'y' if len(by_kind) == 1 else 'ies'}."
@@ -102,12 +110,9 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
             messages.SUCCESS if by_kind else messages.WARNING,
         )
 
-    @admin.action(description="Discard selected batches that did not commit")
-    def discard_batches(self, request, queryset):
-        from exports.services import ExportRefused, productsup_batch_discard
-
+    def _discard(self, request, batches) -> None:
         done = 0
-        for batch in queryset:
+        for batch in batches:
             try:
                 productsup_batch_discard(batch=batch)
                 done += 1
@@ -116,11 +121,7 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"Discarded {done} batch(es).", messages.SUCCESS)
 
-    @admin.action(description="Trigger a Productsup process (import) for the selected batch")
-    def trigger_process(self, request, queryset):
-        from exports.services import productsup_process_trigger
-
-        batch = queryset.order_by("-started_at").first()
+    def _trigger(self, request, batch) -> None:
         try:
             pid = productsup_process_trigger(batch=batch)
         except RemoteError as exc:
@@ -128,50 +129,64 @@ class ProductsupBatchAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"Process {pid} started for batch {batch.batch_id}.", messages.SUCCESS)
 
-    @admin.action(description="Refresh the process status of the selected batches")
-    def refresh_process(self, request, queryset):
-        from exports.services import productsup_process_refresh
-
-        for batch in queryset.exclude(process_id=""):
+    def _refresh(self, request, batches) -> None:
+        for batch in batches:
+            if not batch.process_id:
+                continue
             try:
-                productsup_process_refresh(batch=batch)
-            except RemoteError as exc:
+                status = productsup_process_refresh(batch=batch)
+            except (ExportRefused, RemoteError) as exc:
                 self.message_user(request, f"{batch.batch_id}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"{batch.batch_id}: process {status}.", messages.INFO)
 
-    @admin.action(description="Start a full export now (every product)")
+    # --- list actions ------------------------------------------------------------------------------
+
+    @admin.action(
+        description="Retry selected failed/discarded batches (a new batch of the same kind)", permissions=["operate"]
+    )
+    def retry_batches(self, request, queryset):
+        self._retry(request, list(queryset))
+
+    @admin.action(description="Discard selected batches that did not commit", permissions=["operate"])
+    def discard_batches(self, request, queryset):
+        self._discard(request, list(queryset))
+
+    @admin.action(description="Trigger a Productsup process (import) for the selected batch", permissions=["operate"])
+    def trigger_process(self, request, queryset):
+        self._trigger(request, queryset.order_by("-started_at").first())
+
+    @admin.action(description="Refresh the process status of the selected batches", permissions=["operate"])
+    def refresh_process(self, request, queryset):
+        self._refresh(request, list(queryset.exclude(process_id="")))
+
+    # --- buttons -----------------------------------------------------------------------------------
+
+    @object_action(label="Start full export", description="Send every product to Productsup now")
     def start_full_export(self, request, queryset):
-        _enqueue_full_export()
-        self.message_user(request, "Full export queued.", messages.SUCCESS)
-
-    # "Start full export" also as a button on the list (an action needs a selected row).
-    def get_urls(self):
-        urls = super().get_urls()
-        custom = [
-            path(
-                "full-export/",
-                self.admin_site.admin_view(self.full_export_view),
-                name="exports_productsupbatch_full_export",
-            )
-        ]
-        return custom + urls
-
-    def full_export_view(self, request):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_view_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
-        _enqueue_full_export()
+        transaction.on_commit(lambda: productsup_full_export_task.delay(triggered_by=ProductsupBatch.Trigger.ADMIN))
         self.message_user(request, "Full export queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:exports_productsupbatch_changelist"))
 
+    @object_action(label="Retry", description="Send it again as a new batch of the same kind")
+    def retry_batch(self, request, obj):
+        self._retry(request, [obj])
+
+    @object_action(label="Discard", description="Discard this batch at Productsup", css_class="ps-danger")
+    def discard_batch(self, request, obj):
+        self._discard(request, [obj])
+
+    @object_action(label="Trigger process", description="Start a Productsup import process for this batch")
+    def trigger_process_button(self, request, obj):
+        self._trigger(request, obj)
+
+    @object_action(label="Refresh process status", description="Ask Productsup how the process went")
+    def refresh_process_button(self, request, obj):
+        self._refresh(request, [obj])
+
 
 @admin.register(ProductsupExportState)
-class ProductsupExportStateAdmin(admin.ModelAdmin):
+class ProductsupExportStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    Media = ADMIN_MEDIA
     list_display = ("pk", "lease_holder", "lease_expires_at", "flush_due_at", "updated_at")
     readonly_fields = ("lease_holder", "lease_expires_at", "flush_due_at", "updated_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

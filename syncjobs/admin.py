@@ -1,182 +1,94 @@
-"""Back-office for sync jobs: find a job, see why it failed, retry it; follow full resyncs.
+"""Back-office for sync jobs: find a job, see why it failed, retry it where a retry can help; follow resyncs.
 
 Staff are shop operators: every page answers "what happened to this product?" without reading logs.
-Jobs are never edited by hand. "Operating" (retry a job, start a resync, sync a product) needs the
-`syncjobs.change_syncjob` permission; the "Sync viewers" group (`manage.py setup_staff_groups`) has
-view permissions only, so it can look but not retry.
+Jobs are never edited by hand. Retrying a job needs `syncjobs.change_syncjob`, starting a resync
+`syncjobs.change_resyncrun` (the one permission model of `config.admin.permissions`).
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import filesizeformat
-from django.urls import NoReverseMatch, path, reverse
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 
-from config.admin_mixins import ReadOnlyAdminMixin
+from config.admin.actions import ObjectActionsAdminMixin, object_action
+from config.admin.display import (
+    admin_change_link,
+    duration_display,
+    error_first_line,
+    image_thumbnail,
+    pretty_json,
+    progress_bar,
+    status_badge,
+    thumbnails,
+)
+from config.admin.permissions import ReadOnlyAdminMixin
+from exports.models import ProductsupBatch
 from syncjobs.models import ResyncRun, SyncAttempt, SyncJob, SyncStatus
 from syncjobs.services.resync import resync_request
-from syncjobs.services.retry import job_retry, jobs_retry
+from syncjobs.services.retry import job_retry
+from webhooks.models import WebhookDelivery
 
-OPERATE_PERMISSION = "syncjobs.change_syncjob"
 RETRY_FILTER_MAX = 5000  # jobs retried by one "retry all failed in this filter" click
-
-BADGE_COLOURS = {
-    # status: (background, text)
-    "completed": ("#2e7d32", "#fff"),
-    "succeeded": ("#2e7d32", "#fff"),
-    "committed": ("#2e7d32", "#fff"),
-    "partial": ("#f0a500", "#1f1f1f"),
-    "failed": ("#c62828", "#fff"),
-    "processing": ("#1565c0", "#fff"),
-    "running": ("#1565c0", "#fff"),
-    "uploading": ("#1565c0", "#fff"),
-    "pending": ("#757575", "#fff"),
-    "discarded": ("#757575", "#fff"),
-}
+CONFIG_STATUSES = (401, 403)  # the shop refuses our key: fix the configuration, then a retry helps
 
 
-# --- display helpers (shared with catalog.admin and the dashboard) ------------------------------
+# --- can a retry help? --------------------------------------------------------------------------
 
 
-def can_operate(user) -> bool:
-    """Retry jobs, start resyncs, sync products: staff with the change permission on sync jobs."""
-    return bool(user and user.is_active and user.is_staff and user.has_perm(OPERATE_PERMISSION))
+@dataclass(frozen=True)
+class RetryAdvice:
+    helps: bool
+    reason: str = ""  # why not (or what to do first)
 
 
-def status_badge(status: str, label: str | None = None):
-    if not status:
-        return "—"
-    background, colour = BADGE_COLOURS.get(status, ("#9e9e9e", "#fff"))
-    return format_html(
-        '<span class="sync-badge sync-badge-{}" style="display:inline-block;padding:2px 9px;border-radius:10px;'
-        'font-size:11px;font-weight:600;letter-spacing:.02em;background:{};color:{};white-space:nowrap">{}</span>',
-        status,
-        background,
-        colour,
-        label or status,
-    )
-
-
-def duration_display(ms: int | None) -> str:
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def _shorten(value, key: str = ""):
-    """A copy of a JSON value fit for reading: base64 and other very long strings are summarised."""
-    if isinstance(value, dict):
-        return {k: _shorten(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shorten(v) for v in value]
-    if isinstance(value, str):
-        if key.lower() == "base64" and len(value) > 80:
-            return f"<{len(value):,} base64 characters omitted>"
-        if len(value) > 2000:
-            return f"{value[:500]}… <{len(value):,} characters in all>"
-    return value
-
-
-def pretty_json(value, *, max_height: int = 480):
-    if value in (None, "", [], {}):
-        return "—"
-    text = json.dumps(_shorten(value), indent=2, ensure_ascii=False, sort_keys=False, default=str)
-    return format_html(
-        '<pre class="sync-json" style="max-height:{}px;overflow:auto;white-space:pre-wrap;word-break:break-word;'
-        "background:var(--darkened-bg,#f8f8f8);border:1px solid var(--hairline-color,#ddd);padding:8px 10px;"
-        'margin:0;border-radius:4px;font-size:12px;line-height:1.45">{}</pre>',
-        max_height,
-        text,
-    )
-
-
-def image_url(sha256: str, *, thumb: bool = True) -> str | None:
-    try:
-        url = reverse("admin:catalog_product_image", args=[sha256])
-    except NoReverseMatch:
-        return None
-    return f"{url}?thumb=1" if thumb else url
-
-
-def image_thumbnail(
-    *,
-    sha256: str,
-    file_name: str = "",
-    size: int | None = None,
-    fmt: str = "",
-    width: int | None = None,
-    height: int | None = None,
-    position: int | None = None,
-):
-    """One image as a thumbnail (served by a staff-only view, never inlined as base64) and its facts."""
-    thumb, full = image_url(sha256), image_url(sha256, thumb=False)
-    facts = " · ".join(
-        part
-        for part in (
-            (fmt or "").upper(),
-            f"{width}×{height}" if width and height else "",
-            filesizeformat(size) if size is not None else "",
+def retry_advice(job: SyncJob) -> RetryAdvice:
+    """Whether a new attempt of `job` can change anything, and if not, what staff should fix instead."""
+    if job.status == SyncStatus.PROCESSING:
+        return RetryAdvice(False, "This job is running right now.")
+    if job.status == SyncStatus.PENDING:
+        return RetryAdvice(False, "This job is waiting for a worker; it runs on its own.")
+    if job.status == SyncStatus.COMPLETED:
+        return RetryAdvice(
+            False,
+            "This job completed: there is nothing to retry. To push the product again, use "
+            "“Sync to shop now” on the product.",
         )
-        if part
-    )
-    caption = f"{position}. {file_name}" if position is not None else file_name
-    img = (
-        format_html(
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" loading="lazy" '
-            'style="width:120px;height:120px;object-fit:contain;background:#fff;border:1px solid #ddd;'
-            'border-radius:4px;display:block"></a>',
-            full,
-            thumb,
-            file_name,
+    details = job.error_details[0] if job.error_details and isinstance(job.error_details[0], dict) else {}
+    if job.status == SyncStatus.PARTIAL:
+        if job.next_retry_at or job.attempts >= settings.SYNC_MAX_ATTEMPTS:
+            return RetryAdvice(True)
+        return RetryAdvice(
+            False,
+            "The product is in the shop; the shop refused some of its images. Sending the same images again "
+            "cannot succeed: fix the images in the ERP (it sends the product again).",
         )
-        if thumb
-        else format_html('<div style="width:120px;height:120px;border:1px dashed #ccc"></div>')
+    # failed
+    if "retryable" not in details:
+        return RetryAdvice(True)  # an internal error or a lost worker: a new attempt may well succeed
+    if details.get("retryable"):
+        return RetryAdvice(True)
+    status = details.get("status")
+    system = details.get("system") or "The shop"
+    if status in CONFIG_STATUSES:
+        return RetryAdvice(
+            True, f"{system} refuses our credentials (HTTP {status}): fix the API key in the settings, then retry."
+        )
+    return RetryAdvice(
+        False,
+        f"{system} refuses this product (HTTP {status or '?'}): {details.get('message') or job.error}. "
+        "Retrying sends the same data and cannot succeed: fix it in the ERP, which then sends it again.",
     )
-    return format_html(
-        '<figure class="sync-thumb" style="display:inline-block;margin:0 12px 12px 0;vertical-align:top;'
-        'width:124px">{}<figcaption style="font-size:11px;line-height:1.35;margin-top:4px;overflow-wrap:anywhere">'
-        '<strong>{}</strong><br>{}<br><code style="font-size:10px">{}…</code></figcaption></figure>',
-        img,
-        caption or "—",
-        facts,
-        sha256[:12],
-    )
-
-
-def admin_change_link(app_label: str, model_name: str, pk, text) -> str:
-    """A link to another app's admin page, or plain text if that admin is not installed."""
-    try:
-        url = reverse(f"admin:{app_label}_{model_name}_change", args=[pk])
-    except NoReverseMatch:
-        return format_html("{}", text)
-    return format_html('<a href="{}">{}</a>', url, text)
-
-
-def _optional_model(app_label: str, model_name: str):
-    try:
-        return apps.get_model(app_label, model_name)
-    except LookupError:
-        return None
 
 
 # --- sync jobs ----------------------------------------------------------------------------------
@@ -224,48 +136,23 @@ class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     def error_display(self, obj):
         if not obj.error:
             return "—"
-        return format_html('<div style="max-width:420px;white-space:pre-wrap;color:#c62828">{}</div>', obj.error)
+        return format_html('<div class="ps-error ps-error-cell">{}</div>', obj.error)
 
     @admin.display(description="remote answer")
     def remote_display(self, obj):
         if not obj.remote:
             return "—"
         status = obj.remote.get("status") if isinstance(obj.remote, dict) else None
-        summary = f"HTTP {status}" if status else "show"
-        return format_html(
-            '<details style="max-width:520px"><summary style="cursor:pointer">{}</summary>{}</details>',
-            summary,
-            pretty_json(obj.remote, max_height=320),
-        )
-
-
-class FailedFirstLineMixin:
-    @admin.display(description="error")
-    def error_first_line(self, obj):
-        if not obj.error:
-            return ""
-        first = obj.error.strip().splitlines()[0] if obj.error.strip() else ""
-        return format_html(
-            '<span title="{}" style="color:#c62828;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;'
-            'max-width:170px;overflow:hidden;word-break:break-word;font-size:12px;line-height:1.3">{}</span>',
-            obj.error[:1000],
-            first[:300],
+        return render_to_string(
+            "admin/products_sync/details.html",
+            {"summary": f"HTTP {status}" if status else "show", "body": pretty_json(obj.remote)},
         )
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
-    list_display = (
-        "sync_id",
-        "reference",
-        "operation",
-        "source",
-        "status_badge",
-        "attempts",
-        "started",
-        "duration",
-        "error_first_line",
-    )
+class SyncJobAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # The key columns first: at 1280 px with the navigation sidebar and the filters open they all show.
+    list_display = ("sync_id", "reference", "status_badge", "error_line", "operation", "source", "started")
     list_display_links = ("sync_id",)
     list_filter = ("status", "operation", "source", ("created_at", DateFieldListFilter))
     search_fields = ("=sync_id", "reference")
@@ -274,9 +161,9 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     show_full_result_count = False
     ordering = ("-created_at", "-id")
     actions = ["retry_selected"]
+    change_actions = ["retry_job"]
+    changelist_actions = ["retry_failed_in_filter"]
     inlines = [SyncAttemptInline]
-    change_list_template = "admin/syncjobs/syncjob/change_list.html"
-    change_form_template = "admin/syncjobs/syncjob/change_form.html"
     fieldsets = (
         (
             None,
@@ -293,7 +180,7 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Error", {"fields": ("error_display", "error_details_display")}),
+        ("Error", {"fields": ("error_display", "retry_display", "error_details_display")}),
         ("Timing", {"fields": ("created_at", "started_at", "completed_at", "duration", "attempts", "next_retry_at")}),
         (
             "Result",
@@ -323,6 +210,7 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         "technical_data_processed",
         "warnings_display",
         "error_display",
+        "retry_display",
         "error_details_display",
         "payload_images",
         "payload_display",
@@ -330,84 +218,65 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         "productsup_links",
     )
 
-    # Permissions: jobs are records, never edited, added or deleted by hand.
-    def has_retry_permission(self, request):
-        return can_operate(request.user)
-
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name and match.url_name.endswith("_changelist"):
             # The list never shows these; they can be large.
-            qs = qs.defer("payload", "error_details", "warnings")
+            qs = qs.defer("payload", "warnings")
         else:
             qs = qs.select_related("product", "requested_by")
         return qs
 
-    def get_urls(self):
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        return [
-            path("retry-failed/", self.admin_site.admin_view(self.retry_failed_view), name=f"{prefix}_retry_failed"),
-            path("<int:pk>/retry/", self.admin_site.admin_view(self.retry_one_view), name=f"{prefix}_retry"),
-            *super().get_urls(),
-        ]
+    def offered_change_actions(self, request, obj):
+        return ["retry_job"] if retry_advice(obj).helps else []
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_operate": can_operate(request.user)}
-        return super().changelist_view(request, extra_context)
+    # --- retrying ----------------------------------------------------------------------------------
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_operate": can_operate(request.user)}
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    # --- actions ---------------------------------------------------------------------------------
-
-    @admin.action(description="Retry selected jobs (a new attempt, recorded with your name)", permissions=["retry"])
-    def retry_selected(self, request, queryset):
-        jobs = list(queryset.only("pk", "status"))
-        queued = jobs_retry(jobs=jobs, user=request.user)
-        self._report_retry(request, queued=queued, total=len(jobs))
-
-    def _report_retry(self, request, *, queued: int, total: int) -> None:
+    def _retry(self, request, jobs) -> None:
+        queued = refused = 0
+        reasons: dict[str, int] = {}
+        for job in jobs:
+            advice = retry_advice(job)
+            if advice.helps and job_retry(job=job, user=request.user):
+                queued += 1
+            else:
+                refused += 1
+                reason = advice.reason or "It is running right now."
+                reasons[reason] = reasons.get(reason, 0) + 1
         if queued:
             self.message_user(
                 request, f"{queued} job{'s' if queued != 1 else ''} queued for a new attempt.", messages.SUCCESS
             )
-        skipped = total - queued
-        if skipped:
-            verb = "are running right now and were" if skipped != 1 else "is running right now and was"
+        for reason, count in reasons.items():
             self.message_user(
-                request, f"{skipped} job{'s' if skipped != 1 else ''} {verb} not retried.", messages.WARNING
+                request, f"{count} job{'s' if count != 1 else ''} not retried: {reason}", messages.WARNING
             )
-        if not total:
+        if not queued and not refused:
             self.message_user(request, "No job to retry.", messages.INFO)
 
-    def retry_one_view(self, request, pk: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not can_operate(request.user):
-            raise PermissionDenied
-        job = get_object_or_404(SyncJob, pk=pk)
-        queued = job_retry(job=job, user=request.user)
-        self._report_retry(request, queued=int(queued), total=1)
-        return HttpResponseRedirect(reverse("admin:syncjobs_syncjob_change", args=[job.pk]))
+    @admin.action(description="Retry selected jobs (a new attempt, recorded with your name)", permissions=["operate"])
+    def retry_selected(self, request, queryset):
+        self._retry(request, list(queryset.defer("payload")))
 
-    def retry_failed_view(self, request):
-        """Retry every failed job in the list's current filter (the query string), no selection needed."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not can_operate(request.user):
-            raise PermissionDenied
+    @object_action(label="Retry this job", description="A new attempt, recorded with your name", css_class="ps-danger")
+    def retry_job(self, request, obj):
+        self._retry(request, [obj])
+
+    @object_action(label="Retry all failed in this filter", description="Every failed job the list shows now")
+    def retry_failed_in_filter(self, request, queryset):
+        """Retry every failed job of the list's current filter (no selection needed)."""
+        filters = QueryDict(request.GET.get("_changelist_filters", ""))
+        request.GET = filters
         changelist = self.get_changelist_instance(request)
         failed = changelist.get_queryset(request).select_related(None).filter(status=SyncStatus.FAILED)
-        jobs = list(failed.order_by("pk").only("pk", "status")[:RETRY_FILTER_MAX])
-        queued = jobs_retry(jobs=jobs, user=request.user)
-        self._report_retry(request, queued=queued, total=len(jobs))
+        jobs = list(failed.order_by("pk").defer("payload")[:RETRY_FILTER_MAX])
+        self._retry(request, jobs)
         if len(jobs) == RETRY_FILTER_MAX:
             self.message_user(
                 request, f"Retried the first {RETRY_FILTER_MAX}; click again for the rest.", messages.WARNING
             )
-        query = request.META.get("QUERY_STRING", "")
+        query = filters.urlencode()
         return HttpResponseRedirect(reverse("admin:syncjobs_syncjob_changelist") + (f"?{query}" if query else ""))
 
     # --- columns and fields ----------------------------------------------------------------------
@@ -423,13 +292,17 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
             )
         return badge
 
+    @admin.display(description="error")
+    def error_line(self, obj):
+        return error_first_line(obj.error)
+
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):
         if not obj.started_at:
             return "—"
         local = timezone.localtime(obj.started_at)
         return format_html(
-            '<span style="white-space:nowrap" title="{}">{}</span>', local.isoformat(), local.strftime("%d %b %H:%M")
+            '<span class="ps-nowrap" title="{}">{}</span>', local.isoformat(), local.strftime("%d %b %H:%M")
         )
 
     @admin.display(description="duration", ordering="duration_ms")
@@ -446,19 +319,20 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
     def warnings_display(self, obj):
         if not obj.warnings:
             return "—"
-        return format_html(
-            '<ul style="margin:0;padding-left:18px">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)),
-        )
+        return render_to_string("admin/products_sync/list.html", {"items": obj.warnings})
 
     @admin.display(description="error")
     def error_display(self, obj):
         if not obj.error:
             return "—"
-        return format_html(
-            '<div class="sync-error" style="white-space:pre-wrap;color:#c62828;font-weight:600;max-width:900px">{}</div>',
-            obj.error,
-        )
+        return format_html('<div class="sync-error ps-error">{}</div>', obj.error)
+
+    @admin.display(description="retry")
+    def retry_display(self, obj):
+        advice = retry_advice(obj)
+        if advice.helps:
+            return advice.reason or "A new attempt can help: use “Retry this job” above."
+        return format_html('<div class="ps-retry-advice">{}</div>', advice.reason)
 
     @admin.display(description="error details (what the remote system answered)")
     def error_details_display(self, obj):
@@ -469,61 +343,48 @@ class SyncJobAdmin(ReadOnlyAdminMixin, FailedFirstLineMixin, admin.ModelAdmin):
         images = (obj.payload or {}).get("images") if isinstance(obj.payload, dict) else None
         if not images:
             return "—"
-        figures = []
-        for index, image in enumerate(images, start=1):
-            if not isinstance(image, dict) or not image.get("sha256"):
-                continue
-            figures.append(
-                image_thumbnail(
-                    sha256=image["sha256"],
-                    file_name=image.get("fileName", ""),
-                    size=image.get("size"),
-                    fmt=image.get("format", ""),
-                    width=image.get("width"),
-                    height=image.get("height"),
-                    position=index,
-                )
+        return thumbnails(
+            image_thumbnail(
+                sha256=image["sha256"],
+                file_name=image.get("fileName", ""),
+                size=image.get("size"),
+                fmt=image.get("format", ""),
+                width=image.get("width"),
+                height=image.get("height"),
+                position=index,
             )
-        return format_html("<div>{}</div>", format_html_join("", "{}", ((f,) for f in figures))) if figures else "—"
+            for index, image in enumerate(images, start=1)
+            if isinstance(image, dict) and image.get("sha256")
+        )
 
     @admin.display(description="payload")
     def payload_display(self, obj):
-        return pretty_json(obj.payload, max_height=640)
+        return pretty_json(obj.payload, tall=True)
 
     @admin.display(description="webhook deliveries")
     def webhook_links(self, obj):
-        Delivery = _optional_model("webhooks", "WebhookDelivery")
-        if Delivery is None:
-            return "—"
-        deliveries = list(Delivery.objects.filter(sync_job=obj).order_by("-received_at")[:10])
-        if not deliveries:
-            return "—"
-        return format_html_join(
-            mark_safe("<br>"),
-            "{}",
-            ((admin_change_link("webhooks", "webhookdelivery", d.pk, str(d)),) for d in deliveries),
-        )
+        deliveries = list(WebhookDelivery.objects.filter(sync_job=obj).order_by("-received_at")[:10])
+        return self._links("webhooks", "webhookdelivery", deliveries)
 
     @admin.display(description="Productsup batches")
     def productsup_links(self, obj):
         """The Productsup batches that carried this product after this job."""
-        Batch = _optional_model("exports", "ProductsupBatch")
-        if Batch is None or not obj.product_id:
+        if not obj.product_id:
             return "—"
-        try:
-            batches = list(
-                Batch.objects.filter(items__product_id=obj.product_id, started_at__gte=obj.created_at).order_by(
-                    "started_at"
-                )[:5]
-            )
-        except Exception:  # noqa: BLE001 - another app's schema; the page must still render
+        batches = list(
+            ProductsupBatch.objects.filter(items__product_id=obj.product_id, started_at__gte=obj.created_at).order_by(
+                "started_at"
+            )[:5]
+        )
+        return self._links("exports", "productsupbatch", batches)
+
+    @staticmethod
+    def _links(app_label: str, model_name: str, objects):
+        if not objects:
             return "—"
-        if not batches:
-            return "—"
-        return format_html_join(
-            mark_safe("<br>"),
-            "{}",
-            ((admin_change_link("exports", "productsupbatch", b.pk, str(b)),) for b in batches),
+        return render_to_string(
+            "admin/products_sync/links.html",
+            {"links": [admin_change_link(app_label, model_name, o.pk, str(o)) for o in objects]},
         )
 
 
@@ -549,36 +410,23 @@ def resync_progress(run: ResyncRun) -> dict:
     }
 
 
-def progress_bar(percent: int, status: str = ""):
-    colour = BADGE_COLOURS.get(status, ("#1565c0", ""))[0]
-    return format_html(
-        '<div style="width:160px;height:10px;background:#e0e0e0;border-radius:5px;overflow:hidden;display:inline-block;'
-        'vertical-align:middle"><div style="width:{}%;height:100%;background:{}"></div></div> <small>{}%</small>',
-        percent,
-        colour,
-        percent,
-    )
-
-
 @admin.register(ResyncRun)
-class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ResyncRunAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "status_badge",
-        "dry_run",
         "source",
         "requested_by",
         "progress",
-        "total",
         "checked",
         "changed",
         "failed",
         "started_at",
-        "finished_at",
     )
     list_filter = ("status", "dry_run", "source", ("started_at", DateFieldListFilter))
     list_select_related = ("requested_by",)
     show_full_result_count = False
+    changelist_actions = ["start_resync"]
     fields = (
         "status_badge",
         "dry_run",
@@ -607,19 +455,18 @@ class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return qs
 
     def get_urls(self):
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("start/", self.admin_site.admin_view(self.start_view), name=f"{prefix}_start"),
-            path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view), name=f"{prefix}_progress"),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="syncjobs_resyncrun_progress",
+            ),
             *super().get_urls(),
         ]
 
-    def start_view(self, request):
-        """Start a full resync (the dashboard's button) and go back to the dashboard, which shows progress."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not can_operate(request.user):
-            raise PermissionDenied
+    @object_action(label="Start full resync", description="Check every product against the shop and fix drift")
+    def start_resync(self, request, queryset):
+        """Start a full resync (also the dashboard's button) and go back to the dashboard, which shows progress."""
         dry_run = request.POST.get("dry_run") == "1"
         running = ResyncRun.objects.filter(
             status=ResyncRun.Status.RUNNING, dry_run=dry_run, started_at__gte=timezone.now() - timedelta(hours=6)
@@ -652,4 +499,4 @@ class ResyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="report (what changed, or would change)")
     def report_display(self, obj):
-        return pretty_json(obj.report, max_height=640)
+        return pretty_json(obj.report, tall=True)

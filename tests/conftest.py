@@ -8,6 +8,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.factories.backoffice import CsrfSession
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
@@ -146,3 +148,21 @@ def operator_user(django_user_model, staff_groups):
 def operator_client(client, operator_user):
     client.force_login(operator_user)
     return client
+
+
+@pytest.fixture
+def viewer_user(django_user_model, staff_groups):
+    user = django_user_model.objects.create_user(username="viewer", password="viewer-pass-123", is_staff=True)
+    user.groups.add(staff_groups[0])
+    return user
+
+
+@pytest.fixture
+def viewer_session(viewer_user):
+    """The viewer in a browser-like session (CSRF enforced, the token from a page they were shown)."""
+    return CsrfSession(viewer_user)
+
+
+@pytest.fixture
+def operator_session(operator_user):
+    return CsrfSession(operator_user)

@@ -11,10 +11,13 @@ from urllib.parse import urlencode
 from django import template
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
-from syncjobs.admin import BADGE_COLOURS, _optional_model, can_operate, resync_progress
+from config.admin.display import admin_url, status_badge, tone
+from config.admin.permissions import can_operate
+from exports.models import ProductsupBatch
+from syncjobs.admin import resync_progress
 from syncjobs.models import ResyncRun, SyncJob, SyncStatus
 
 register = template.Library()
@@ -37,7 +40,7 @@ def _counts(since) -> dict:
                 "label": status.label,
                 "count": row[status],
                 "width": round(100 * row[status] / biggest) if biggest else 0,
-                "colour": BADGE_COLOURS[status][0],
+                "tone": tone(status),
                 "url": _jobs_url(status=status.value, since=since),
             }
             for status in STATUSES
@@ -71,7 +74,7 @@ def _per_day(days: int = 7) -> list[dict]:
                     "status": s.value,
                     "count": counts[s],
                     "height": round(100 * counts[s] / biggest, 1),
-                    "colour": BADGE_COLOURS[s][0],
+                    "tone": tone(s),
                 }
                 for s in reversed(STATUSES)
                 if counts[s]
@@ -91,35 +94,23 @@ def _jobs_url(**params) -> str:
     return url + ("?" + urlencode(query) if query else "")
 
 
-def _url(name: str, *args) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-def _productsup() -> dict | None:
-    Batch = _optional_model("exports", "ProductsupBatch")
-    if Batch is None:
-        return None
-    try:
-        fields = ("pk", "batch_id", "kind", "status", "rows", "started_at", "finished_at", "error")
-        last = Batch.objects.only(*fields).order_by("-started_at", "-id").first()
-        last_full = Batch.objects.filter(kind="full").only(*fields).order_by("-started_at", "-id").first()
-    except Exception:  # noqa: BLE001 - another app's table; the dashboard must still render
-        return None
-    entries = []
-    for label, batch in (("Last export", last), ("Last full export", last_full)):
-        if batch is not None:
-            entries.append(
-                {
-                    "label": label,
-                    "batch": batch,
-                    "colour": BADGE_COLOURS.get(batch.status, ("#9e9e9e",))[0],
-                    "url": _url("admin:exports_productsupbatch_change", batch.pk),
-                }
-            )
-    return {"entries": entries, "list_url": _url("admin:exports_productsupbatch_changelist")}
+def _productsup() -> dict:
+    fields = ("pk", "batch_id", "kind", "status", "rows", "started_at", "finished_at", "error")
+    batches = ProductsupBatch.objects.only(*fields).order_by("-started_at", "-id")
+    entries = [
+        {
+            "label": label,
+            "batch": batch,
+            "badge": status_badge(batch.status, batch.get_status_display()),
+            "url": admin_url("admin:exports_productsupbatch_change", batch.pk),
+        }
+        for label, batch in (
+            ("Last export", batches.first()),
+            ("Last full export", batches.filter(kind="full").first()),
+        )
+        if batch is not None
+    ]
+    return {"entries": entries, "list_url": admin_url("admin:exports_productsupbatch_changelist")}
 
 
 @register.inclusion_tag("admin/syncjobs/dashboard.html", takes_context=True)
@@ -150,16 +141,16 @@ def sync_dashboard(context):
         "per_day": _per_day(7),
         "oldest_pending": oldest_pending,
         "oldest_pending_age": (now - oldest_pending.created_at) if oldest_pending else None,
-        "oldest_pending_url": _url("admin:syncjobs_syncjob_change", oldest_pending.pk) if oldest_pending else None,
+        "oldest_pending_url": admin_url("admin:syncjobs_syncjob_change", oldest_pending.pk) if oldest_pending else None,
         "last_resync": last_resync,
-        "last_resync_url": _url("admin:syncjobs_resyncrun_change", last_resync.pk) if last_resync else None,
-        "resync_colour": BADGE_COLOURS.get(last_resync.status, ("#9e9e9e",))[0] if last_resync else None,
+        "resync_badge": status_badge(last_resync.status, last_resync.get_status_display()) if last_resync else None,
+        "last_resync_url": admin_url("admin:syncjobs_resyncrun_change", last_resync.pk) if last_resync else None,
         "watched": resync_progress(watched) if watched else None,
         "progress_url_template": reverse("admin:syncjobs_resyncrun_progress", args=[0]).replace("/0/", "/{id}/"),
-        "start_url": reverse("admin:syncjobs_resyncrun_start"),
+        "start_url": reverse("admin:syncjobs_resyncrun_actions", kwargs={"tool": "start_resync"}),
         "resync_list_url": reverse("admin:syncjobs_resyncrun_changelist"),
         "productsup": _productsup(),
         "failed_url": _jobs_url(status="failed"),
-        "schedules_url": _url("admin:django_celery_beat_periodictask_changelist"),
-        "can_operate": can_operate(user),
+        "schedules_url": admin_url("admin:django_celery_beat_periodictask_changelist"),
+        "can_operate": can_operate(user, ResyncRun),
     }

@@ -211,7 +211,7 @@ def test_staff_find_a_failed_job_read_its_error_and_see_a_product(page, live_ser
     page.click(f"text={failed.sync_id}")
     page.wait_for_selector(".sync-error")
     assert "PrestaShop 503 on PUT /api/products/101" in page.inner_text(".sync-error")
-    assert page.locator("#retry-job").is_visible()
+    assert page.locator("li[data-tool-name=retry_job] button").is_visible()
     thumbnails = page.locator(".sync-thumb img")
     assert thumbnails.count() == 3
     page.wait_for_function("() => [...document.querySelectorAll('.sync-thumb img')].every(i => i.naturalWidth > 0)")

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from syncjobs.models import SyncJob
-from tests.factories.backoffice import make_job, make_product
+from tests.factories.backoffice import action_url, make_job, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_sync_now_and_force_resync_create_admin_jobs_by_that_user(
         django_capture_on_commit_callbacks(execute=True),
     ):
         operator_client.post(CHANGELIST, {"action": "sync_now", "_selected_action": [product.pk]})
-        operator_client.post(reverse("admin:catalog_product_sync", args=[product.pk]), {"mode": "force"})
+        operator_client.post(action_url("catalog_product", "force_resync_button", product.pk))
     jobs = list(SyncJob.objects.filter(product=product).order_by("pk"))
     assert [(j.source, j.operation, j.force, j.requested_by_id, j.product_version) for j in jobs] == [
         ("admin", "update", False, operator_user.pk, product.version),
@@ -97,7 +97,7 @@ def test_sync_now_and_force_resync_create_admin_jobs_by_that_user(
 def test_send_to_productsup_marks_the_products(operator_client, settings):
     settings.PRODUCTSUP_ENABLED = True
     product = make_product(images=0)
-    with mock.patch("exports.services.productsup_product_changed") as changed:
+    with mock.patch("catalog.admin.productsup_product_changed") as changed:
         response = operator_client.post(CHANGELIST, {"action": "send_to_productsup", "_selected_action": [product.pk]})
     assert response.status_code == 302
     changed.assert_called_once_with(product_ids=[product.pk])
@@ -108,12 +108,12 @@ def test_read_only_group_cannot_sync_products(viewer_client):
     html = viewer_client.get(CHANGELIST).content.decode()
     assert "sync_now" not in html and "send_to_productsup" not in html
     detail = viewer_client.get(reverse("admin:catalog_product_change", args=[product.pk])).content.decode()
-    assert 'id="sync-now"' not in detail
+    assert 'data-tool-name="sync_now_button"' not in detail
     assert (
         viewer_client.get(reverse("admin:catalog_product_image", args=[product.images.get().blob_id])).status_code
         == 200
     )
-    assert viewer_client.post(reverse("admin:catalog_product_sync", args=[product.pk])).status_code == 403
+    assert viewer_client.post(action_url("catalog_product", "sync_now_button", product.pk)).status_code == 403
     assert not SyncJob.objects.filter(product=product).exists()
 
 

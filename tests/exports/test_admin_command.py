@@ -1,6 +1,7 @@
 """The management command, the admin (list, read-only detail, actions) and the default beat schedule."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -52,7 +53,9 @@ def staff(client, django_user_model, settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    user = django_user_model.objects.create_superuser("admin", "a@example.com", "pw-admin-123")
+    call_command("setup_staff_groups", verbosity=0)
+    user = django_user_model.objects.create_user("operator", "a@example.com", "pw-admin-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Sync operators"))
     client.force_login(user)
     return client
 
@@ -97,7 +100,7 @@ def test_admin_actions(productsup, staff, monkeypatch, django_capture_on_commit_
     assert queued == [("retry", failed.pk)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff.post(reverse("admin:exports_productsupbatch_full_export"))
+        staff.post(reverse("admin:exports_productsupbatch_actions", kwargs={"tool": "start_full_export"}))
     assert queued[-1] == ("full", {"triggered_by": "admin"})
 
     make_product("A", dirty=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import ImageBlob, ProductImage, TechnicalData
@@ -83,3 +85,28 @@ def make_job(
             remote={"status": 503, "body": "Service Unavailable"} if status == "failed" else {},
         )
     return job
+
+
+def action_url(prefix: str, tool: str, pk=None) -> str:
+    """The URL of an object button (`prefix` like "syncjobs_syncjob"): a change-page one with `pk`."""
+    kwargs = {"tool": tool} if pk is None else {"pk": pk, "tool": tool}
+    return reverse(f"admin:{prefix}_actions", kwargs=kwargs)
+
+
+class CsrfSession:
+    """A browser-like session: CSRF enforced, the token taken from a page the user was shown."""
+
+    def __init__(self, user):
+        self.client = Client(enforce_csrf_checks=True)
+        self.client.force_login(user)
+        page = self.client.get(reverse("admin:index"))
+        assert page.status_code == 200
+        self.token = self.client.cookies["csrftoken"].value
+
+    def get(self, url, data=None):
+        return self.client.get(url, data)
+
+    def post(self, url, data=None):
+        response = self.client.post(url, {**(data or {}), "csrfmiddlewaretoken": self.token})
+        assert b"CSRF verification failed" not in response.content
+        return response

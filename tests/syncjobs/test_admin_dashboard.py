@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from syncjobs.models import ResyncRun, SyncJob
-from tests.factories.backoffice import make_job
+from tests.factories.backoffice import action_url, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_start_full_resync_and_poll_its_progress(operator_client, operator_user,
         mock.patch("syncjobs.tasks.full_resync_task.apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = operator_client.post(reverse("admin:syncjobs_resyncrun_start"))
+        response = operator_client.post(action_url("syncjobs_resyncrun", "start_resync"))
     run = ResyncRun.objects.get()
     assert (run.source, run.requested_by_id, run.dry_run, run.status) == ("admin", operator_user.pk, False, "running")
     apply_async.assert_called_once()
@@ -85,14 +85,14 @@ def test_start_full_resync_and_poll_its_progress(operator_client, operator_user,
     assert progress["percent"] == 50 and progress["status"] == "running" and progress["checked"] == 200
     # A second click while it runs does not start another.
     with mock.patch("syncjobs.tasks.full_resync_task.apply_async"):
-        operator_client.post(reverse("admin:syncjobs_resyncrun_start"))
+        operator_client.post(action_url("syncjobs_resyncrun", "start_resync"))
     assert ResyncRun.objects.count() == 1
 
 
 def test_viewers_see_the_dashboard_but_cannot_start_a_resync(viewer_client):
     html = viewer_client.get(INDEX).content.decode()
     assert 'id="sync-dashboard"' in html and 'id="start-full-resync"' not in html
-    assert viewer_client.post(reverse("admin:syncjobs_resyncrun_start")).status_code == 403
+    assert viewer_client.post(action_url("syncjobs_resyncrun", "start_resync")).status_code == 403
     assert not ResyncRun.objects.exists()
 
 

@@ -1,12 +1,15 @@
 """Create (or bring up to date) the back-office groups. Idempotent: run it after every deploy.
 
-- "Sync viewers": view permission on every model of the service and on the beat schedules; they see
-  everything in the admin but cannot retry, resync, sync or edit anything.
-- "Sync operators": the viewers' permissions plus `syncjobs.change_syncjob` (retry jobs, start a full
-  resync, sync a product from the admin), the Productsup batch permissions (retry/discard) and the
-  beat schedules' change permission (edit schedules).
+The one permission model (config/admin/permissions.py): `view_<model>` to look, `change_<model>` to operate.
 
-Only staff users log in to the admin: give a user `is_staff` and put them in one of these groups.
+- "Sync viewers": view permission on every model of the service and on the schedules; they see every
+  back-office page and can change nothing — no retry, resync, sync, Productsup action or schedule edit.
+- "Sync operators": the viewers' permissions plus operate (`change_*`) on sync jobs (retry), resyncs
+  (start), products and brands (sync, fix a manufacturer id), Productsup batches (retry, discard, trigger,
+  full export), and add/change/delete on the schedules (edit, enable, disable, run).
+
+Only staff users log in to the admin: give a user `is_staff` and put them in one of these groups. A staff
+user in neither group (and not a superuser) sees nothing of the back-office's data.
 """
 
 from __future__ import annotations
@@ -14,36 +17,46 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 
 VIEW_APPS = ("catalog", "syncjobs", "webhooks", "exports", "django_celery_beat")
 VIEWERS = "Sync viewers"
 OPERATORS = "Sync operators"
-OPERATOR_EXTRA = (
-    ("syncjobs", "change_syncjob"),
-    ("exports", "change_productsupbatch"),
-    ("django_celery_beat", "add_periodictask"),
-    ("django_celery_beat", "change_periodictask"),
-    ("django_celery_beat", "add_crontabschedule"),
-    ("django_celery_beat", "change_crontabschedule"),
-    ("django_celery_beat", "add_intervalschedule"),
-    ("django_celery_beat", "change_intervalschedule"),
+OPERATE = (
+    ("syncjobs", "syncjob"),
+    ("syncjobs", "resyncrun"),
+    ("catalog", "product"),
+    ("catalog", "brand"),
+    ("exports", "productsupbatch"),
 )
+SCHEDULES = ("periodictask", "crontabschedule", "intervalschedule", "solarschedule", "clockedschedule")
+
+
+def viewer_permissions():
+    return Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_")
+
+
+def operator_permissions():
+    operate = Q()
+    for app_label, model in OPERATE:
+        operate |= Q(content_type__app_label=app_label, codename=f"change_{model}")
+    for model in SCHEDULES:
+        operate |= Q(
+            content_type__app_label="django_celery_beat",
+            codename__in=[f"add_{model}", f"change_{model}", f"delete_{model}"],
+        )
+    return viewer_permissions() | Permission.objects.filter(operate)
 
 
 class Command(BaseCommand):
-    help = 'Create the "Sync viewers" (read-only) and "Sync operators" groups with their permissions.'
+    help = 'Create the "Sync viewers" (read-only) and "Sync operators" groups with exactly their permissions.'
 
     @transaction.atomic
     def handle(self, *args, **options):
-        view = list(Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_"))
-        extra = [
-            perm
-            for app_label, codename in OPERATOR_EXTRA
-            for perm in Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-        ]
-        viewers, created_v = Group.objects.get_or_create(name=VIEWERS)
-        viewers.permissions.set(view)
-        operators, created_o = Group.objects.get_or_create(name=OPERATORS)
-        operators.permissions.set(view + extra)
-        for name, created, count in ((VIEWERS, created_v, len(view)), (OPERATORS, created_o, len(view) + len(extra))):
-            self.stdout.write(f"{'Created' if created else 'Updated'} group {name!r} with {count} permissions.")
+        for name, permissions in ((VIEWERS, viewer_permissions()), (OPERATORS, operator_permissions())):
+            group, created = Group.objects.get_or_create(name=name)
+            permissions = list(permissions.distinct())
+            group.permissions.set(permissions)
+            self.stdout.write(
+                f"{'Created' if created else 'Updated'} group {name!r} with {len(permissions)} permissions."
+            )
