@@ -258,3 +258,23 @@ def delivery_receive(
         raise
     logger.info("Webhook accepted: %s %s → job %s", job.operation, job.reference, job.sync_id)
     return DeliveryResult(delivery=delivery, job=job)
+
+
+def delivery_record_oversized(*, meta: DeliveryMeta, size: int, sha256: str, limit_mb: int) -> WebhookDelivery:
+    """A delivery refused with 413 before it was parsed (SPEC §4.5 keeps every delivery): its size and, when
+    the body was read, its hash; never its body. Its signature is not checked (nothing of it is trusted)."""
+    return WebhookDelivery.objects.create(
+        source_ip=meta.source_ip or None,
+        forwarded_for=meta.forwarded_for[:255],
+        request_id=meta.request_id[:64],
+        user_agent=meta.user_agent[:255],
+        content_type=meta.content_type[:255],
+        signature_valid=False,
+        body_sha256=sha256,
+        body_size=min(size, 2**31 - 1),
+        status_code=413,
+        error="Request body too large",
+        error_details=[
+            detail("", f"The body ({size:,} bytes) may be at most {limit_mb} MiB; its signature was not checked.")
+        ],
+    )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.conf import settings
+from django.dispatch import Signal
 
 from config.logs import log_context, log_context_get
 
 from .envelope import error_response
+
+logger = logging.getLogger(__name__)
+
+# Sent with `request`, `size` (declared bytes) and `limit` (bytes) when a body over API_MAX_BODY_MB is refused
+# with 413 before it is read; the webhooks app keeps a delivery row for it (SPEC §4.5 keeps every delivery).
+body_too_large = Signal()
 
 
 def current_request_id() -> str:
@@ -42,6 +50,11 @@ class RequestIdMiddleware:
             return error_response(400, "Invalid Content-Length header")
         limit = settings.API_MAX_BODY_MB * 1024 * 1024
         if length > limit:
+            for _receiver, error in body_too_large.send_robust(
+                RequestIdMiddleware, request=request, size=length, limit=limit
+            ):
+                if error is not None:
+                    logger.error("Could not record the refused body", exc_info=error)
             return error_response(
                 413,
                 "Request body too large",
