@@ -5,6 +5,7 @@ from connectors.http import observe_requests
 
 
 class ConfigConfig(AppConfig):
+    default = True  # this module holds two app configs (and imports a third)
     name = "config"
     verbose_name = "Products Sync"
 
@@ -17,4 +18,5 @@ class ConfigConfig(AppConfig):
 class SchedulesConfig(BeatConfig):
     """django-celery-beat under the name staff read in the admin."""
 
+    default = False
     verbose_name = "Schedules"
