@@ -35,8 +35,9 @@ def sync_job_task(job_id: int, trigger: str | None = None, user_id: int | None =
 @shared_task(acks_late=True)
 def sweep_stale_jobs_task() -> int:
     from syncjobs.services.maintenance import jobs_sweep
+    from webhooks.services import deliveries_sweep
 
-    return jobs_sweep()
+    return jobs_sweep() + deliveries_sweep()
 
 
 @shared_task(acks_late=True)

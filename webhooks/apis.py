@@ -101,4 +101,4 @@ class GesmartWebhookApi(APIView):
             meta=meta,
             encoding=request.encoding or "utf-8",
         )
-        return ok(WebhookAcceptedSerializer(result.job).data, message="Webhook received and processing started")
+        return ok(WebhookAcceptedSerializer(result).data, message="Webhook received and processing started")

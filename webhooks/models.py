@@ -4,6 +4,11 @@ One row per request that reached the view: when, from where, whether the signatu
 body was (its hash and size always; the payload itself only once the signature proved it came from the
 ERP, with image bytes replaced by their hash and size), how the service answered and which sync job it
 started. Staff debug deliveries from these rows, not from logs.
+
+An accepted delivery is also the unit of work of the intake: the request stores this one row (with the
+validated product in `product` and the `sync_id` it answered with) and publishes one message; the worker
+applies it to the catalogue, creates the sync job with that `sync_id` and sets `processed_at`
+(`webhooks/services.py`). Until then `GET /api/products/sync?syncId=` answers `pending` from this row.
 """
 
 from __future__ import annotations
@@ -38,12 +43,27 @@ class WebhookDelivery(models.Model):
     sync_job = models.ForeignKey(
         "syncjobs.SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries"
     )
+    sync_id = models.CharField(
+        max_length=40, blank=True, default="", db_index=True, help_text="The syncId the delivery was answered with"
+    )
+    product = models.JSONField(
+        null=True, blank=True, help_text="Accepted deliveries: the validated product the worker applies"
+    )
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker applied the delivery and created its sync job"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["signature_valid", "-received_at"], name="webhook_sigvalid_recent"),
+            # The sweeper's query: accepted deliveries the worker has not applied yet.
+            models.Index(
+                fields=["received_at"],
+                name="webhook_unprocessed",
+                condition=models.Q(status_code=200, processed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,18 @@
-"""The GeSmart webhook (docs/api.md, Webhook): verify → store delivery + pending job → enqueue after commit.
+"""The GeSmart webhook (docs/api.md, Webhook): verify → validate → one row → one message; the worker does the rest.
 
-The signature is checked over the raw bytes before anything is parsed. A delivery that passes every
-check is stored with its sync job in one transaction, and the task is handed to the broker only once
-that transaction has committed (the worker never looks for a row that does not exist yet; if the
-broker is down, the job waits in the database for the sweeper). Every delivery, refused or not, leaves
-a `WebhookDelivery` row.
+The request path: the signature is checked over the raw bytes before anything is parsed; the product is
+validated (400/422 as the API answers them; the category check reads a cache and never calls the shop);
+then ONE durable write — the `WebhookDelivery` row, carrying the validated product and the `syncId` the
+answer names (image bytes, when there are any, go to their `ImageBlob` rows in the same transaction) —
+and ONE message to the broker once that row has committed. Every delivery, refused or not, leaves a row.
+
+The worker (`delivery_process`) applies accepted deliveries to the catalogue (product upsert, brand,
+images, technical data), creates the sync job with the delivery's `syncId` and enqueues it. Deliveries of
+one reference are applied under a per-reference transaction lock, and a delivery that arrives at the
+worker after a newer one of the same reference was applied (or after a newer API call stored the
+product) does not overwrite it: its job only reconciles the shop with what the service holds. So the
+last update the service received wins whatever order the messages are consumed in. A delivery whose
+message was lost is published again by `deliveries_sweep` (run with the job sweeper).
 """
 
 from __future__ import annotations
@@ -15,17 +23,24 @@ import hmac
 import io
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from rest_framework.exceptions import ParseError, ValidationError
 
-from catalog.validation import DeleteInput, payload_for_storage, product_validate
+from catalog.selectors import product_get_by_reference
+from catalog.services.products import image_blobs_store
+from catalog.validation import DecodedImage, DeleteInput, ValidatedProduct, payload_for_storage, product_validate
 from config.api.errors import ApplicationError, detail
 from config.api.exception_handlers import flatten_errors
 from config.api.parsers import StrictJSONParser
-from syncjobs.models import SyncJob, SyncSource
+from config.logs import HEADER
+from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus, new_sync_id
 from syncjobs.services.enqueue import job_enqueue
 from syncjobs.services.intake import job_intake_delete, job_intake_product
 from syncjobs.services.shop import shop_unknown_categories
@@ -64,7 +79,8 @@ class DeliveryMeta:
 @dataclass(frozen=True)
 class DeliveryResult:
     delivery: WebhookDelivery
-    job: SyncJob
+    sync_id: str
+    reference: str
 
 
 def webhook_secrets() -> list[bytes]:
@@ -127,7 +143,8 @@ def _record(
     payload: object = None,
     error: str = "",
     details: list[dict] | None = None,
-    job: SyncJob | None = None,
+    sync_id: str = "",
+    product: dict | None = None,
 ) -> WebhookDelivery:
     reference = operation = ""
     if isinstance(payload, dict):
@@ -148,7 +165,8 @@ def _record(
         status_code=status_code,
         error=error,
         error_details=details or [],
-        sync_job=job,
+        sync_id=sync_id,
+        product=product,
     )
 
 
@@ -164,8 +182,9 @@ def _parse(body: bytes, encoding: str) -> object:
 def delivery_receive(
     *, body: bytes, signature: str | None, content_type: str, meta: DeliveryMeta, encoding: str = "utf-8"
 ) -> DeliveryResult:
-    """Handle one delivery. Returns the stored delivery and its pending job, or raises an `ApplicationError`
-    / DRF exception that the API renders in the envelope (after the refused delivery has been recorded)."""
+    """Handle one delivery. Returns the stored delivery and the `syncId` its job will have, or raises an
+    `ApplicationError` / DRF exception that the API renders in the envelope (after the refused delivery has
+    been recorded)."""
     if not signature_verify(body=body, signature=signature):
         reason = (
             "no webhook secret configured"
@@ -194,32 +213,34 @@ def delivery_receive(
         if isinstance(payload, dict) and payload.get("operation") == "delete":
             data = DeleteInput(data=payload)
             data.is_valid(raise_exception=True)
-            with transaction.atomic():
-                job = job_intake_delete(
-                    reference=data.validated_data["reference"], source=SyncSource.WEBHOOK, allow_unknown=True
-                )
-                delivery = _record(
-                    meta=meta,
-                    body=body,
-                    signature_valid=True,
-                    status_code=200,
-                    payload=_audit_payload(payload),
-                    job=job,
-                )
-                job_enqueue(job)
+            reference = data.validated_data["reference"]
+            stored, product, images = _audit_payload(payload), {"operation": "delete", "reference": reference}, []
         else:
-            product = product_validate(payload, check_categories=shop_unknown_categories)
-            with transaction.atomic():
-                job = job_intake_product(data=product, payload=payload, source=SyncSource.WEBHOOK, converge=True)
-                delivery = _record(
-                    meta=meta,
-                    body=body,
-                    signature_valid=True,
-                    status_code=200,
-                    payload=payload_for_storage(payload, product.images),
-                    job=job,
-                )
-                job_enqueue(job)
+            validated = product_validate(payload, check_categories=shop_unknown_categories)
+            reference = validated.reference
+            stored, product, images = (
+                payload_for_storage(payload, validated.images),
+                product_to_json(validated),
+                validated.images or [],
+            )
+        sync_id = new_sync_id()
+        # One durable write: the delivery row (in autocommit, its INSERT is the commit). Image bytes, when
+        # there are any, are stored with it in one transaction.
+        with transaction.atomic(savepoint=False) if images else nullcontext():
+            if images:
+                image_blobs_store(images=images)
+            delivery = _record(
+                meta=meta,
+                body=body,
+                signature_valid=True,
+                status_code=200,
+                payload=stored,
+                sync_id=sync_id,
+                product=product,
+            )
+            delivery_id = delivery.pk
+            # Published once the row is committed (at once in autocommit).
+            transaction.on_commit(lambda: delivery_send(delivery_id, sync_id=sync_id, reference=reference), robust=True)
     except ApplicationError as exc:
         _record(
             meta=meta,
@@ -256,8 +277,181 @@ def delivery_receive(
             error=f"Internal error: {type(exc).__name__}",
         )
         raise
-    logger.info("Webhook accepted: %s %s → job %s", job.operation, job.reference, job.sync_id)
-    return DeliveryResult(delivery=delivery, job=job)
+    logger.info("Webhook accepted: %s %s → %s", delivery.operation, reference, sync_id)
+    return DeliveryResult(delivery=delivery, sync_id=sync_id, reference=reference)
+
+
+def delivery_send(delivery_id: int, *, sync_id: str = "", reference: str = "") -> bool:
+    """Publish the delivery's task. A broker failure is logged, never raised: the row is committed and
+    `deliveries_sweep` publishes it again. The worker's log lines name the job the delivery becomes."""
+    from webhooks.tasks import webhook_delivery_task
+
+    headers = {HEADER: {"sync_id": sync_id, "reference": reference}} if sync_id else None
+    try:
+        webhook_delivery_task.apply_async((delivery_id,), headers=headers)
+    except Exception:
+        logger.warning("Could not enqueue webhook delivery %s; the sweeper sends it again", delivery_id, exc_info=True)
+        return False
+    return True
+
+
+# --- the validated product as the delivery row keeps it ------------------------------------------
+
+DECIMAL_FIELDS = ("price", "weight")
+
+
+def product_to_json(product: ValidatedProduct) -> dict:
+    """The validated product as JSON (decimals as exact strings, images as their hashes)."""
+    fields = {
+        name: format(value, "f") if isinstance(value, Decimal) else value for name, value in product.fields.items()
+    }
+    images = None
+    if product.images is not None:
+        images = [
+            {"fileName": i.file_name, "sha256": i.sha256, "format": i.format, "width": i.width, "height": i.height}
+            for i in product.images
+        ]
+    return {
+        "operation": product.operation,
+        "reference": product.reference,
+        "fields": fields,
+        "present": sorted(product.present),
+        "images": images,
+        "technical_data": product.technical_data,
+    }
+
+
+def product_from_json(data: dict) -> ValidatedProduct:
+    """The inverse of `product_to_json`. Image bytes are in their `ImageBlob` rows (stored with the delivery),
+    so the images carry no content: the catalogue only links them."""
+    fields = dict(data["fields"])
+    for name in DECIMAL_FIELDS:
+        if fields.get(name) is not None:
+            fields[name] = Decimal(fields[name])
+    images = None
+    if data.get("images") is not None:
+        images = [
+            DecodedImage(
+                file_name=i["fileName"],
+                content=b"",
+                sha256=i["sha256"],
+                format=i["format"],
+                width=i["width"],
+                height=i["height"],
+            )
+            for i in data["images"]
+        ]
+    return ValidatedProduct(
+        operation=data["operation"],
+        reference=data["reference"],
+        fields=fields,
+        present=set(data.get("present") or []),
+        images=images,
+        technical_data=data.get("technical_data"),
+    )
+
+
+# --- the worker's half ---------------------------------------------------------------------------
+
+# Sources whose jobs carry data the ERP sent (and so can be newer than a delivery still in the queue).
+DATA_SOURCES = [SyncSource.API, SyncSource.BATCH, *(s for s in SyncSource.values if s == "import")]
+
+
+def _reference_xact_lock(reference: str) -> None:
+    """Serialise the application of one reference's deliveries until the transaction ends (PostgreSQL;
+    SQLite serialises every write transaction anyway)."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(
+            hashlib.blake2b(f"intake:{reference}".encode(), digest_size=8).digest(), "big", signed=True
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _superseded(delivery: WebhookDelivery) -> bool:
+    """A newer delivery of this reference was applied already, or the API stored newer data since."""
+    newer_delivery = WebhookDelivery.objects.filter(
+        reference=delivery.reference, pk__gt=delivery.pk, status_code=200, processed_at__isnull=False
+    ).exists()
+    return (
+        newer_delivery
+        or SyncJob.objects.filter(
+            reference=delivery.reference, source__in=DATA_SOURCES, created_at__gt=delivery.received_at
+        ).exists()
+    )
+
+
+def _job_for_current_data(delivery: WebhookDelivery, operation: str) -> SyncJob:
+    """A job that only makes the shop match what the service holds (the delivery itself is outdated)."""
+    product = product_get_by_reference(reference=delivery.reference)
+    held = product is not None and not product.is_deleted
+    if operation != SyncOperation.DELETE:
+        operation = SyncOperation.UPDATE if held else SyncOperation.CREATE
+    return SyncJob.objects.create(
+        reference=delivery.reference,
+        product=product,
+        operation=operation,
+        source=SyncSource.WEBHOOK,
+        status=SyncStatus.PENDING,
+        payload=delivery.payload or {},
+        product_version=product.version if product else None,
+        presta_id=product.presta_id if product else None,
+    )
+
+
+def delivery_process(*, delivery_id: int) -> SyncJob | None:
+    """Apply one accepted delivery (worker). Idempotent: a delivery already applied returns its job."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+                if delivery is None or delivery.status_code != 200 or not delivery.product:
+                    return None
+                if delivery.processed_at is not None:
+                    return delivery.sync_job
+                _reference_xact_lock(delivery.reference)
+                data = delivery.product
+                operation = data["operation"]
+                if _superseded(delivery):
+                    job = _job_for_current_data(delivery, operation)
+                elif operation == SyncOperation.DELETE:
+                    job = job_intake_delete(reference=delivery.reference, source=SyncSource.WEBHOOK, allow_unknown=True)
+                else:
+                    job = job_intake_product(
+                        data=product_from_json(data), payload={}, source=SyncSource.WEBHOOK, converge=True
+                    )
+                # The job answers to the syncId the delivery was acknowledged with; its payload is the audit copy.
+                SyncJob.objects.filter(pk=job.pk).update(sync_id=delivery.sync_id, payload=delivery.payload or {})
+                job.sync_id, job.payload = delivery.sync_id, delivery.payload or {}
+                delivery.sync_job, delivery.processed_at = job, timezone.now()
+                delivery.save(update_fields=["sync_job", "processed_at"])
+                job_enqueue(job)
+            return job
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def deliveries_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
+    """Publish again every accepted delivery the worker has not applied within `SYNC_STALE_SECONDS` (its
+    message was lost, or the broker was down when it arrived). Applying one twice is harmless."""
+    stale = timedelta(seconds=stale_seconds if stale_seconds is not None else settings.SYNC_STALE_SECONDS)
+    rows = list(
+        WebhookDelivery.objects.filter(
+            status_code=200, processed_at__isnull=True, received_at__lt=timezone.now() - stale
+        )
+        .order_by("received_at")
+        .values_list("pk", "sync_id", "reference")[:limit]
+    )
+    sent = 0
+    for delivery_id, sync_id, reference in rows:
+        if not delivery_send(delivery_id, sync_id=sync_id, reference=reference):
+            break
+        sent += 1
+    if sent:
+        logger.info("Sweeper re-sent %d webhook deliveries", sent)
+    return sent
 
 
 def delivery_record_oversized(*, meta: DeliveryMeta, size: int, sha256: str, limit_mb: int) -> WebhookDelivery:

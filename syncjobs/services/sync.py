@@ -9,6 +9,7 @@ from catalog.validation import product_validate
 from config.api.errors import ApplicationError, NotFoundError, UpstreamError, detail
 from config.api.exception_handlers import flatten_errors
 from syncjobs.models import SyncAttempt, SyncJob, SyncSource, SyncStatus
+from webhooks.selectors import delivery_pending_job
 
 from .batch import jobs_run_concurrently
 from .intake import job_intake_delete, job_intake_product
@@ -111,7 +112,12 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
 
 
 def job_get_by_sync_id(*, sync_id: str) -> SyncJob:
-    job = SyncJob.objects.filter(sync_id=sync_id).first()
+    # A webhook delivery the worker has not applied yet has no job row: it answers `pending`.
+    job = (
+        SyncJob.objects.filter(sync_id=sync_id).first()
+        or delivery_pending_job(sync_id=sync_id)
+        or SyncJob.objects.filter(sync_id=sync_id).first()  # the worker applied it between the two reads
+    )
     if job is None:
         raise NotFoundError("Sync record not found", details=[detail("syncId", f"No sync record {sync_id!r}.")])
     return job

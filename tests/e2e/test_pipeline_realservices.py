@@ -32,6 +32,8 @@ from tests.e2e.realservices import (  # noqa: F401 - fixtures, registered as rea
     wait_for,
 )
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_payload
+from webhooks.models import WebhookDelivery
+from webhooks.services import deliveries_sweep, delivery_process
 
 pytestmark = [pytest.mark.realservices, pytest.mark.django_db(transaction=True)]
 
@@ -74,10 +76,23 @@ def wait_completed(references_or_ids, *, timeout: float, pool=None):
         pytest.fail(f"jobs not completed in {timeout}s: {states}")
 
 
-def _job_ids(sync_ids: list[str]) -> list[int]:
-    ids = list(SyncJob.objects.filter(sync_id__in=sync_ids).values_list("pk", flat=True))
-    assert len(ids) == len(sync_ids)
-    return ids
+def _job_ids(sync_ids: list[str], *, timeout: float = 30) -> list[int]:
+    """The jobs of these deliveries, once a worker has applied them (the request stores the delivery only)."""
+    wait_for(
+        lambda: SyncJob.objects.filter(sync_id__in=sync_ids).count() == len(sync_ids),
+        timeout=timeout,
+        interval=0.1,
+        what="a worker to apply every delivery",
+    )
+    jobs = dict(SyncJob.objects.filter(sync_id__in=sync_ids).values_list("sync_id", "pk"))
+    return [jobs[sync_id] for sync_id in sync_ids]
+
+
+def _apply_here(sync_ids: list[str]) -> list[int]:
+    """Apply deliveries in this process, as a worker would (their jobs' messages go to the broker)."""
+    for sync_id in sync_ids:
+        delivery_process(delivery_id=WebhookDelivery.objects.get(sync_id=sync_id).pk)
+    return _job_ids(sync_ids)
 
 
 def _redis_len(url: str, queue: str = "sync") -> int:
@@ -164,10 +179,11 @@ def test_same_delivery_three_times_and_racing_updates_on_two_workers(workers, sa
 def test_an_older_job_running_late_does_not_overwrite_a_newer_one(workers, sandbox, realservices):
     from syncjobs.tasks import sync_job_task
 
-    # No worker yet: both jobs wait in the broker; flush them, then run them newest first.
+    # No worker yet: both deliveries are applied here, their jobs wait in the broker; flush them, then run
+    # them newest first.
     old = deliver(webhook_payload(reference="LATE-1", name="Old name", price=1))["syncId"]
     new = deliver(webhook_payload(reference="LATE-1", name="New name", price=2))["syncId"]
-    old_id, new_id = _job_ids([old, new])
+    old_id, new_id = _apply_here([old, new])
     import redis
 
     redis.Redis.from_url(realservices).flushdb()
@@ -187,24 +203,29 @@ def test_an_older_job_running_late_does_not_overwrite_a_newer_one(workers, sandb
     assert not [c for c in late_calls if c[0] != "GET"], f"the late job wrote to the shop: {late_calls}"
 
 
-def test_sweeper_restores_jobs_lost_by_the_broker(workers, sandbox, realservices):
+def test_sweeper_restores_deliveries_and_jobs_lost_by_the_broker(workers, sandbox, realservices):
+    import redis
+
     from syncjobs.services.maintenance import jobs_sweep
 
-    sync_ids = [deliver(webhook_payload(reference=f"SWEEP-{i}"))["syncId"] for i in range(5)]
-    ids = _job_ids(sync_ids)
-    assert _redis_len(realservices) == 5
-
-    import redis
+    # Deliveries whose messages the broker lost: no job exists until the sweeper sends them again.
+    lost_deliveries = [deliver(webhook_payload(reference=f"SWEEP-D{i}"))["syncId"] for i in range(3)]
+    # Deliveries applied (here, as a worker would), whose jobs' messages the broker lost.
+    lost_jobs = [deliver(webhook_payload(reference=f"SWEEP-J{i}"))["syncId"] for i in range(3)]
+    job_ids = _apply_here(lost_jobs)
+    assert _redis_len(realservices) == 9  # 6 delivery messages, 3 job messages
 
     redis.Redis.from_url(realservices).flushdb()  # the broker loses every pending message
     workers.start("w1")
     time.sleep(1.0)  # a worker is consuming; nothing reaches it
-    assert set(SyncJob.objects.filter(pk__in=ids).values_list("status", flat=True)) == {SyncStatus.PENDING}
+    assert not SyncJob.objects.filter(sync_id__in=lost_deliveries).exists()
+    assert set(SyncJob.objects.filter(pk__in=job_ids).values_list("status", flat=True)) == {SyncStatus.PENDING}
 
-    assert jobs_sweep(stale_seconds=0) == 5
-    wait_completed(ids, timeout=45, pool=workers)
-    for i in range(5):
-        assert len(shop_products(sandbox, f"SWEEP-{i}")) == 1
+    assert deliveries_sweep(stale_seconds=0) == 3
+    assert jobs_sweep(stale_seconds=0) == 3
+    wait_completed(_job_ids(lost_deliveries) + job_ids, timeout=45, pool=workers)
+    for ref in [f"SWEEP-{kind}{i}" for kind in "DJ" for i in range(3)]:
+        assert len(shop_products(sandbox, ref)) == 1
 
 
 def _wait_mid_job(job_id: int, *, what: str):

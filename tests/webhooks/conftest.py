@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_body
+from webhooks.models import WebhookDelivery
+from webhooks.services import delivery_process
 
 SECRET = "whsec-test-0123456789abcdef"
 
@@ -23,8 +25,10 @@ class WebhookClient(Client):
         secret: str | None = SECRET,
         signature: str | None = None,
         content_type: str = "application/json",
+        process: bool = True,
         **extra,
     ):
+        """POST a delivery; with `process` (default), an accepted one is then applied as the worker does it."""
         if body is None:
             body = webhook_body(payload)
         headers = dict(extra)
@@ -32,7 +36,11 @@ class WebhookClient(Client):
             signature = sign(body, secret)
         if signature is not None:
             headers["HTTP_X_GESMART_SIGNATURE"] = signature
-        return self.post(WEBHOOK_URL, data=body, content_type=content_type, **headers)
+        response = self.post(WEBHOOK_URL, data=body, content_type=content_type, **headers)
+        if process and response.status_code == 200:
+            delivery = WebhookDelivery.objects.get(sync_id=response.json()["data"]["syncId"])
+            delivery_process(delivery_id=delivery.pk)
+        return response
 
 
 @pytest.fixture

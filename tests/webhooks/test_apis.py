@@ -15,6 +15,7 @@ from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
 from tests.factories.images import image_b64, image_item
 from tests.factories.webhooks import sign, webhook_body, webhook_payload
 from webhooks.models import WebhookDelivery
+from webhooks.services import deliveries_sweep, delivery_process
 
 from .conftest import SECRET
 
@@ -320,22 +321,89 @@ def test_delete_without_reference_is_400(webhook_client):
     _nothing_queued()
 
 
-# --- enqueue after commit ----------------------------------------------------------------------
+# --- one row, one message; the worker applies it -------------------------------------------------
 
 
-def test_task_is_enqueued_only_after_commit(webhook_client, django_capture_on_commit_callbacks):
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async:
+def test_request_stores_one_row_and_publishes_after_commit(webhook_client, django_capture_on_commit_callbacks):
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = webhook_client.deliver(webhook_payload(reference="OC1"))
+            response = webhook_client.deliver(webhook_payload(reference="OC1", name="One row"), process=False)
             assert response.status_code == 200
-            # The job row exists and nothing has been sent to the broker yet.
-            job = SyncJob.objects.get(reference="OC1")
-            assert job.status == SyncStatus.PENDING
+            # The delivery row exists, with the product the worker will apply; nothing else was written.
+            delivery = WebhookDelivery.objects.get(reference="OC1")
+            assert delivery.sync_id == response.json()["data"]["syncId"]
+            assert delivery.product["fields"]["name"] == "One row"
+            assert delivery.processed_at is None
+            assert SyncJob.objects.count() == 0 and Product.objects.count() == 0
             apply_async.assert_not_called()
         assert len(callbacks) == 1
         callbacks[0]()
     apply_async.assert_called_once()
+    assert apply_async.call_args.args[0] == (delivery.pk,)
+
+
+def test_worker_applies_the_delivery_with_the_answered_sync_id(webhook_client, django_capture_on_commit_callbacks):
+    response = webhook_client.deliver(webhook_payload(reference="W1", name="Applied", price=19.99), process=False)
+    sync_id = response.json()["data"]["syncId"]
+    delivery = WebhookDelivery.objects.get(sync_id=sync_id)
+
+    with mock.patch("syncjobs.tasks.sync_job_task.apply_async") as apply_async:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = delivery_process(delivery_id=delivery.pk)
+    assert (job.sync_id, job.status, job.source, job.operation) == (sync_id, "pending", "webhook", "create")
+    product = Product.objects.get(reference="W1")
+    assert (product.name, str(product.price)) == ("Applied", "19.990000")
+    delivery.refresh_from_db()
+    assert (delivery.sync_job, delivery.processed_at is not None) == (job, True)
+    apply_async.assert_called_once()
     assert apply_async.call_args.args[0] == (job.pk,)
+    # Applying it again (a redelivered message) changes nothing.
+    assert delivery_process(delivery_id=delivery.pk) == job
+    assert SyncJob.objects.count() == 1 and Product.objects.get(reference="W1").version == product.version
+
+
+def test_sync_record_is_pending_before_the_worker_applies_the_delivery(webhook_client, api_client):
+    response = webhook_client.deliver(webhook_payload(reference="P1"), process=False)
+    sync_id = response.json()["data"]["syncId"]
+
+    record = api_client.get(f"/api/products/sync?syncId={sync_id}")
+    assert record.status_code == 200
+    data = record.json()["data"]
+    assert (data["syncId"], data["reference"], data["status"], data["source"]) == (sync_id, "P1", "pending", "webhook")
+    assert (data["attempts"], data["productId"]) == (0, None)
+
+    delivery_process(delivery_id=WebhookDelivery.objects.get(sync_id=sync_id).pk)
+    data = api_client.get(f"/api/products/sync?syncId={sync_id}").json()["data"]
+    assert data["productId"] == Product.objects.get(reference="P1").pk
+    assert data["operation"] == "create"
+
+
+def test_deliveries_applied_out_of_order_keep_the_last_one_received(webhook_client):
+    first = webhook_client.deliver(webhook_payload(reference="ORD1", name="First", quantity=1), process=False)
+    second = webhook_client.deliver(webhook_payload(reference="ORD1", name="Second", quantity=2), process=False)
+    first_id = WebhookDelivery.objects.get(sync_id=first.json()["data"]["syncId"]).pk
+    second_id = WebhookDelivery.objects.get(sync_id=second.json()["data"]["syncId"]).pk
+
+    delivery_process(delivery_id=second_id)  # the newer message reached a worker first
+    late = delivery_process(delivery_id=first_id)
+
+    product = Product.objects.get(reference="ORD1")
+    assert (product.name, product.quantity) == ("Second", 2)
+    assert late.sync_id == first.json()["data"]["syncId"] and late.status == SyncStatus.PENDING
+    assert SyncJob.objects.filter(reference="ORD1").count() == 2
+
+
+def test_an_api_update_newer_than_a_queued_delivery_wins(webhook_client, api_client, sandbox_shop):
+    webhook_client.deliver(webhook_payload(reference="MIX1", name="Created", quantity=1))
+    queued = webhook_client.deliver(webhook_payload(reference="MIX1", name="From the ERP queue"), process=False)
+    api = api_client.post_json(
+        "/api/products/sync", webhook_payload(operation="update", reference="MIX1", name="From the API", quantity=5)
+    )
+    assert api.status_code == 200, api.content
+
+    delivery_process(delivery_id=WebhookDelivery.objects.get(sync_id=queued.json()["data"]["syncId"]).pk)
+    product = Product.objects.get(reference="MIX1")
+    assert (product.name, product.quantity) == ("From the API", 5)
 
 
 def test_refused_delivery_registers_no_commit_callback(webhook_client, django_capture_on_commit_callbacks):
@@ -345,12 +413,22 @@ def test_refused_delivery_registers_no_commit_callback(webhook_client, django_ca
     assert callbacks == []
 
 
-def test_broker_down_still_answers_200_and_keeps_the_job(webhook_client, django_capture_on_commit_callbacks):
-    with mock.patch("syncjobs.tasks.sync_job_task.apply_async", side_effect=ConnectionError("broker down")):
+def test_broker_down_answers_200_and_the_sweeper_sends_the_delivery_again(
+    webhook_client, django_capture_on_commit_callbacks
+):
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async", side_effect=ConnectionError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
-            response = webhook_client.deliver(webhook_payload(reference="BD1"))
+            response = webhook_client.deliver(webhook_payload(reference="BD1"), process=False)
     assert response.status_code == 200
-    assert SyncJob.objects.get(reference="BD1").status == SyncStatus.PENDING  # the sweeper will enqueue it
+    delivery = WebhookDelivery.objects.get(reference="BD1")
+    assert delivery.processed_at is None  # kept; nothing lost
+
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
+        assert deliveries_sweep(stale_seconds=3600) == 0  # not stale yet
+        assert deliveries_sweep(stale_seconds=0) == 1
+    assert apply_async.call_args.args[0] == (delivery.pk,)
+    delivery_process(delivery_id=delivery.pk)
+    assert deliveries_sweep(stale_seconds=0) == 0  # applied: never sent again
 
 
 # --- throttling, method ------------------------------------------------------------------------
