@@ -83,3 +83,21 @@ class StrictDecimalFieldSchema(OpenApiSerializerFieldExtension):
             schema["maximum"] = float(Decimal(10) ** whole - Decimal(10) ** -field.decimal_places)
             schema["description"] = f"At most {whole} digits before the point and {field.decimal_places} after it."
         return schema
+
+
+# A serializer whose fields are deep-copied and bound once per class and process, not per instance.
+# DRF deep-copies every declared field (and every nested serializer's fields) for each serializer it builds:
+# for the product object that is most of the validation's cost (~65 %), on every request. Validation keeps
+# no state in field objects (errors are raised, values returned; `validate_<field>` methods are looked up on
+# the instance being validated), so one set of bound fields serves every instance. They are bound to a bare
+# instance of the class, so they hold no request's data. (No docstring: the schema would show it.)
+# Serializers whose fields depend on the instance or its context must not use this.
+class FieldsBoundOnce:
+    @property
+    def fields(self):
+        cls = type(self)
+        bound = cls.__dict__.get("_fields_bound_once")
+        if bound is None:
+            bound = serializers.Serializer.fields.func(cls())  # BindingDict of fresh copies, bound once
+            cls._fields_bound_once = bound
+        return bound

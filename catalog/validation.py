@@ -21,7 +21,7 @@ from rest_framework import serializers
 
 from config.api.errors import BusinessRuleError, detail
 
-from .fields import StrictBooleanField, StrictCharField, StrictDecimalField, StrictIntegerField
+from .fields import FieldsBoundOnce, StrictBooleanField, StrictCharField, StrictDecimalField, StrictIntegerField
 
 MAX_IMAGES = 10
 MAX_TECHNICAL_DATA = 100
@@ -71,7 +71,7 @@ def description_problem(value: str) -> str | None:
 DATA_URI = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
 
-class BrandInput(serializers.Serializer):
+class BrandInput(FieldsBoundOnce, serializers.Serializer):
     name = StrictCharField(max_length=255)
     description = StrictCharField(max_length=10_000, required=False, allow_blank=True, allow_null=True)
 
@@ -79,7 +79,7 @@ class BrandInput(serializers.Serializer):
         ref_name = "ProductBrandInput"
 
 
-class ImageInput(serializers.Serializer):
+class ImageInput(FieldsBoundOnce, serializers.Serializer):
     fileName = StrictCharField(max_length=255)
     base64 = StrictCharField(trim_whitespace=False)
 
@@ -113,7 +113,7 @@ class ImageInput(serializers.Serializer):
         return content
 
 
-class TechnicalDataInput(serializers.Serializer):
+class TechnicalDataInput(FieldsBoundOnce, serializers.Serializer):
     Gruppo = StrictCharField(max_length=255)
     Descrizione = StrictCharField(max_length=255)
     Valore = StrictCharField(max_length=255)
@@ -124,7 +124,7 @@ class TechnicalDataInput(serializers.Serializer):
         ref_name = "ProductTechnicalDataInput"
 
 
-class ProductInput(serializers.Serializer):
+class ProductInput(FieldsBoundOnce, serializers.Serializer):
     """The product object of docs/api.md ("Product object"), the ERP's data model."""
 
     operation = serializers.ChoiceField(choices=["create", "update"])
@@ -185,7 +185,7 @@ class ProductInput(serializers.Serializer):
         return value or ""
 
 
-class DeleteInput(serializers.Serializer):
+class DeleteInput(FieldsBoundOnce, serializers.Serializer):
     """A webhook delete event: `{"operation": "delete", "reference": "X"}`."""
 
     operation = serializers.ChoiceField(choices=["delete"])

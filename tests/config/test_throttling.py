@@ -49,7 +49,8 @@ def test_limit_holds_across_two_cache_clients_as_two_processes_have_them(setting
     first, second = (RedisCache(real_broker, {"KEY_PREFIX": prefix}) for _ in range(2))
     try:
         answers = [
-            _throttle(cache).allow_request(_request(ip), None) for cache in (first, second, first, second, first, second)
+            _throttle(cache).allow_request(_request(ip), None)
+            for cache in (first, second, first, second, first, second)
         ]
         assert answers == [True, True, True, True, True, False]
         assert _throttle(first).allow_request(_request(ip), None) is False
