@@ -40,9 +40,10 @@ from config.api.errors import ApplicationError, detail
 from config.api.exception_handlers import flatten_errors
 from config.api.parsers import StrictJSONParser
 from config.logs import HEADER
-from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus, new_sync_id
-from syncjobs.services.enqueue import job_enqueue
+from syncjobs.models import SyncJob, SyncOperation, SyncSource, new_sync_id
+from syncjobs.services.enqueue import job_enqueue, task_send
 from syncjobs.services.intake import job_intake_delete, job_intake_product
+from syncjobs.services.jobs import job_create
 from syncjobs.services.shop import shop_unknown_categories
 
 from .models import WebhookDelivery
@@ -284,15 +285,10 @@ def delivery_receive(
 def delivery_send(delivery_id: int, *, sync_id: str = "", reference: str = "") -> bool:
     """Publish the delivery's task. A broker failure is logged, never raised: the row is committed and
     `deliveries_sweep` publishes it again. The worker's log lines name the job the delivery becomes."""
-    from webhooks.tasks import webhook_delivery_task
+    from webhooks.tasks import webhook_delivery_task  # webhooks.tasks imports this module
 
     headers = {HEADER: {"sync_id": sync_id, "reference": reference}} if sync_id else None
-    try:
-        webhook_delivery_task.apply_async((delivery_id,), headers=headers)
-    except Exception:
-        logger.warning("Could not enqueue webhook delivery %s; the sweeper sends it again", delivery_id, exc_info=True)
-        return False
-    return True
+    return task_send(webhook_delivery_task, (delivery_id,), headers=headers, what=f"webhook delivery {delivery_id}")
 
 
 # --- the validated product as the delivery row keeps it ------------------------------------------
@@ -387,14 +383,12 @@ def _job_for_current_data(delivery: WebhookDelivery, operation: str) -> SyncJob:
     held = product is not None and not product.is_deleted
     if operation != SyncOperation.DELETE:
         operation = SyncOperation.UPDATE if held else SyncOperation.CREATE
-    return SyncJob.objects.create(
+    return job_create(
         reference=delivery.reference,
         product=product,
         operation=operation,
         source=SyncSource.WEBHOOK,
-        status=SyncStatus.PENDING,
         payload=delivery.payload or {},
-        product_version=product.version if product else None,
         presta_id=product.presta_id if product else None,
     )
 
