@@ -44,7 +44,7 @@ class FixedWindowThrottle(SimpleRateThrottle):
         key = f"{ident}:{duration}:{window}"
         try:
             count = self._increment(key, timeout=duration + 1)
-        except Exception:  # noqa: BLE001 - any cache failure: let the request through, say so
+        except Exception:  # any cache failure: let the request through, say so
             logger.warning("Throttle cache unavailable; request let through", exc_info=True)
             return True
         if count <= num:
