@@ -12,12 +12,17 @@ character rules); a value by `ValueKey(feature id, value text)`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from connectors.prestashop import mapping
 from connectors.prestashop.client import PrestaShopClient
 from connectors.prestashop.types import FeatureSpec
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, order=True)
@@ -80,6 +85,36 @@ def wanted_features(features: Iterable[FeatureSpec]) -> list[FeatureSpec]:
     return [f for f in sorted(features, key=lambda f: f.position) if all(feature_key(f))]
 
 
+class ResolveFailed(Exception):
+    """Resolution stopped on a shop error. `resolved` holds what was found or created before it: persist it
+    (it exists in the shop now), then handle `error`."""
+
+    def __init__(self, error: Exception, resolved: ShopIds) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.resolved = resolved
+
+
+def _each(pool: Executor | None, fn: Callable[[T], R], items: list[T]) -> tuple[list[tuple[T, R]], Exception | None]:
+    """fn over items (concurrently on `pool`): the results that succeeded, and the first error if any."""
+    done: list[tuple[T, R]] = []
+    error: Exception | None = None
+    if pool is None or len(items) <= 1:
+        for item in items:
+            try:
+                done.append((item, fn(item)))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller with what succeeded
+                error = error or exc
+        return done, error
+    futures = {pool.submit(fn, item): item for item in items}
+    for future, item in futures.items():
+        try:
+            done.append((item, future.result()))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller with what succeeded
+            error = error or exc
+    return done, error
+
+
 def resolve(
     client: PrestaShopClient,
     known: ShopIds,
@@ -87,11 +122,15 @@ def resolve(
     manufacturers: Iterable[str] = (),
     features: Iterable[FeatureSpec] = (),
     languages: list[int] | None = None,
+    pool: Executor | None = None,
 ) -> ShopIds:
     """Find or create in the shop every manufacturer and feature value not in `known`. Returns only the new
     ids (the caller persists them and merges them into `known`). Names of manufacturers and features are
     compared case-insensitively with the shop's, values exactly. `languages` is needed only to create a
-    feature or value (the multilang name is sent in every language)."""
+    feature or value (the multilang name is sent in every language). With a `pool`, independent calls run
+    concurrently: the two listings, then the creations (each thing still created once).
+
+    Raises `ResolveFailed` (with what was resolved before the error) when a call fails."""
     new = ShopIds()
 
     names: dict[str, str] = {}
@@ -99,34 +138,67 @@ def resolve(
         clean = mapping.manufacturer_name(raw or "")
         if clean and clean.casefold() not in known.manufacturers:
             names.setdefault(clean.casefold(), clean)
-    if names:
-        found = client.find_manufacturers(list(names.values()))
-        for key, clean in names.items():
-            mid = found.get(key)
-            new.manufacturers[key] = mid if mid is not None else client.create_manufacturer(clean)
-
     wanted = [feature_key(f) for f in wanted_features(features)]
     feature_ids = dict(known.features)
     missing_names = list(dict.fromkeys(n for n, _ in wanted if n not in feature_ids))
+
+    listings: list[str] = (["manufacturers"] if names else []) + (["features"] if missing_names else [])
+
+    def listing(what: str) -> dict:
+        return client.find_manufacturers(list(names.values())) if what == "manufacturers" else client.all_features()
+
+    listed, error = _each(pool, listing, listings)
+    if error is not None:
+        raise ResolveFailed(error, new)
+    found = dict(listed)
+    found_makers, found_features = found.get("manufacturers", {}), found.get("features", {})
+
+    # Creations of manufacturers and features are independent of each other.
+    creations: list[tuple[str, str]] = [("manufacturer", k) for k in names if k not in found_makers]
+    creations += [("feature", n) for n in missing_names if n.casefold() not in found_features]
+
+    def create(item: tuple[str, str]) -> int:
+        kind, key = item
+        if kind == "manufacturer":
+            return client.create_manufacturer(names[key])
+        return client.create_feature(key, _need(languages))
+
+    created_rows, error = _each(pool, create, creations)
+    created_ids = {item: rid for item, rid in created_rows}
+    for key in names:
+        mid = found_makers.get(key) or created_ids.get(("manufacturer", key))
+        if mid is not None:
+            new.manufacturers[key] = mid
     created: set[int] = set()
-    if missing_names:
-        listed = client.all_features()  # casefolded → id
-        for name in missing_names:
-            fid = listed.get(name.casefold())
-            if fid is None:
-                fid = client.create_feature(name, _need(languages))
-                created.add(fid)
+    for name in missing_names:
+        fid = found_features.get(name.casefold())
+        if fid is None and ("feature", name) in created_ids:
+            fid = created_ids[("feature", name)]
+            created.add(fid)
+        if fid is not None:
             new.features[name] = feature_ids[name] = fid
+    if error is not None:
+        raise ResolveFailed(error, new)
 
     todo = list(dict.fromkeys(ValueKey(feature_ids[n], v) for n, v in wanted))
     todo = [k for k in todo if k not in known.values]
     lookup = [(k.feature_id, k.value) for k in todo if k.feature_id not in created]  # new features have no values
-    found_values = client.find_feature_values(lookup) if lookup else {}
+    try:
+        found_values = client.find_feature_values(lookup) if lookup else {}
+    except Exception as exc:
+        raise ResolveFailed(exc, new) from exc
     for key in todo:
         vid = found_values.get((key.feature_id, key.value))
-        if vid is None:
-            vid = client.create_feature_value(key.feature_id, key.value, _need(languages))
+        if vid is not None:
+            new.values[key] = vid
+    missing_values = [k for k in todo if k not in new.values]
+    made, error = _each(
+        pool, lambda k: client.create_feature_value(k.feature_id, k.value, _need(languages)), missing_values
+    )
+    for key, vid in made:
         new.values[key] = vid
+    if error is not None:
+        raise ResolveFailed(error, new)
     return new
 
 

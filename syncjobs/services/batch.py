@@ -1,9 +1,10 @@
 """Running many jobs at once with bounded concurrency (the batch endpoint).
 
 Each product's shop calls run in a thread pool of PRESTASHOP_WRITE_CONCURRENCY; database work stays on
-the calling thread. Jobs (id, reference) arrive from an iterable (the batch stores each product just before it yields
-its job), and the pool is kept full as a pipeline: while one product's calls are in flight, the next is
-stored, prepared and started.
+the calling thread. The batch stores every product first and resolves their manufacturers and features once,
+up front (`batch_dependencies`), so no product's push waits on a lock or on another product's lookups; the
+pool is then kept full as a pipeline: while one product's calls are in flight, the next is prepared and
+started.
 
 Jobs for one reference never run together, here or anywhere: a product's reference lock is held from
 its start to its finish. A lock is first tried without waiting; if another process holds it, the batch
@@ -13,20 +14,48 @@ never deadlock), then waits for it. A reference sent twice in one batch runs aft
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 
+from catalog.models import Product
 from config.logs import log_context, log_context_get
+from connectors.http import RemoteError
 from syncjobs.locks import lock_acquire, lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob
 
+from .adapters import product_features
 from .runner import JobNotRunnable, Work, job_begin, job_execute, job_prepare, job_record
+from .shop_ids import Dependencies, dependencies_resolve
+
+logger = logging.getLogger(__name__)
+
+
+def batch_dependencies(*, job_ids: list[int]) -> Dependencies | None:
+    """The manufacturer and feature value ids of every product of these jobs, resolved once, up front (one
+    listing each, then each missing one created once), so the products' pushes can run concurrently with no
+    lock. None when the shop fails it: then each job resolves its own (and records the failure)."""
+    products = list(
+        Product.objects.filter(
+            pk__in=SyncJob.objects.filter(pk__in=job_ids).values("product_id"), is_deleted=False
+        ).select_related("brand")
+    )
+    features = {p.pk: product_features(p) for p in products}
+    try:
+        return dependencies_resolve(products=products, features=features)
+    except RemoteError as exc:
+        logger.warning("Batch: resolving manufacturers and features failed, each job tries its own: %s", exc)
+        return None
 
 
 def jobs_run_concurrently(
-    *, jobs: Iterable[tuple[int, str]], trigger: str = SyncAttempt.Trigger.REQUEST, user=None
+    *,
+    jobs: Iterable[tuple[int, str]],
+    trigger: str = SyncAttempt.Trigger.REQUEST,
+    user=None,
+    dependencies: Dependencies | None = None,
 ) -> dict[int, SyncJob]:
     concurrency = max(1, settings.PRESTASHOP_WRITE_CONCURRENCY)
     done: dict[int, SyncJob] = {}
@@ -57,6 +86,7 @@ def jobs_run_concurrently(
                     lock_acquire(lock)
                 try:
                     work = job_begin(job_id=job_id, trigger=trigger, user=user)
+                    work.dependencies = dependencies
                     job_prepare(work)
                 except JobNotRunnable:
                     lock_release(lock)

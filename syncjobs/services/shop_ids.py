@@ -10,10 +10,13 @@ for all its products, before any product is pushed, so no product waits on a loc
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from catalog.models import Brand, Product, ShopFeature, ShopFeatureValue
-from connectors.prestashop.resolve import ShopIds, ValueKey, manufacturer_key, resolve
+from connectors.prestashop.resolve import ResolveFailed, ShopIds, ValueKey, manufacturer_key, resolve
 from connectors.prestashop.types import FeatureSpec
 from syncjobs.locks import SHOP_DEPENDENCIES_LOCK, named_locks
 
@@ -82,16 +85,25 @@ def dependencies_resolve(*, products: list[Product], features: dict[int, list[Fe
     if not ids.missing(manufacturers=names, features=wanted_features):
         return deps
     shop = get_shop()
-    with shop.client.counting() as counter, named_locks([SHOP_DEPENDENCIES_LOCK]):
+    calls_before = shop.client.calls  # the pool's threads call too: count on the client, not this thread
+    with named_locks([SHOP_DEPENDENCIES_LOCK]):
         # Another worker may have resolved some of them while we waited for the lock.
         fresh = {b.pk: b for b in Brand.objects.filter(pk__in=list(brands))}
         deps.brands = fresh
         ids = shop_ids_load(brands=fresh.values(), features=bool(wanted_features))
         names = [b.name for b in fresh.values() if not b.presta_manufacturer_id]
         languages = shop.facts.languages() if ids.missing(features=wanted_features) else None
-        new = resolve(shop.client, ids, manufacturers=names, features=wanted_features, languages=languages)
+        workers = max(1, min(settings.PRESTASHOP_WRITE_CONCURRENCY, len(names) + len(wanted_features)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shop-resolve") as pool:
+            try:
+                new = resolve(
+                    shop.client, ids, manufacturers=names, features=wanted_features, languages=languages, pool=pool
+                )
+            except ResolveFailed as failed:
+                shop_ids_save(new=failed.resolved, brands=fresh.values())  # they exist in the shop now
+                raise failed.error from None
         shop_ids_save(new=new, brands=fresh.values())
         ids.update(new)
         deps.ids = ids
-    deps.calls = counter[0]
+    deps.calls = shop.client.calls - calls_before
     return deps

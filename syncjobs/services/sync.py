@@ -11,7 +11,7 @@ from config.api.exception_handlers import flatten_errors
 from syncjobs.models import SyncAttempt, SyncJob, SyncSource, SyncStatus
 from webhooks.selectors import delivery_pending_job
 
-from .batch import jobs_run_concurrently
+from .batch import batch_dependencies, jobs_run_concurrently
 from .intake import job_intake_delete, job_intake_product
 from .runner import job_run
 from .shop import shop_unknown_categories
@@ -73,7 +73,7 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
     queued: list[tuple[int, int]] = []
 
     def stored_jobs():
-        """Validate and store each product just before its shop calls start (pipelined with them)."""
+        """Validate and store each product."""
         for index, raw in enumerate(products):
             reference = raw.get("reference") if isinstance(raw, dict) else None
             try:
@@ -99,7 +99,9 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
             queued.append((index, job.pk))
             yield job.pk, job.reference
 
-    ran = jobs_run_concurrently(jobs=stored_jobs(), user=user)
+    stored = list(stored_jobs())  # every product stored first: the batch's brands and features resolve once
+    dependencies = batch_dependencies(job_ids=[job_id for job_id, _ in stored]) if stored else None
+    ran = jobs_run_concurrently(jobs=stored, user=user, dependencies=dependencies)
     for index, job_id in queued:
         job = ran[job_id]
         item = {"reference": job.reference, "success": job.status != SyncStatus.FAILED, **job_summary(job)}
