@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench install clean migrate superuser
+.PHONY: run test lint bench install clean migrate superuser newman postman
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,16 @@ test: $(STAMP)
 	$(PY) -m ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	DJANGO_DEBUG=1 $(PY) manage.py postman_collection --check
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The Postman collection and environment in docs/postman/, regenerated from the schema.
+postman: $(STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py postman_collection
+
+# newman runs docs/postman/ against a fresh make-run-style server (NEWMAN_PORT, default 18200, and the next two).
+newman: $(STAMP)
+	bash .ci/newman.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

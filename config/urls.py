@@ -4,7 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from . import health, metrics
 from .api import auth_views
-from .api.views import api_not_found
+from .api.docs import redoc_standalone_js
+from .api.views import api_not_found, postman_collection_download
 
 handler400 = "config.api.views.bad_request"
 handler403 = "config.api.views.permission_denied"
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/auth/refresh", auth_views.RefreshApi.as_view(), name="auth-refresh"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/postman/", postman_collection_download, name="postman-collection"),
+    path("api/redoc/redoc.standalone.js", redoc_standalone_js, name="redoc-standalone-js"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("syncjobs.urls")),
     path("api/", include("webhooks.urls")),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 
 from .envelope import error_response
+from .postman import COLLECTION_FILE, dumps, postman_collection
 
 # What lives under /api/ (the 404 for /api/ itself lists it).
 API_INDEX = [
@@ -75,3 +77,12 @@ def permission_denied(request, exception=None):
     if _is_api(request):
         return error_response(403, "Forbidden")
     return defaults.permission_denied(request, exception)
+
+
+def postman_collection_download(request):
+    """GET /api/postman/ (no auth): the Postman collection of SPEC §4.6, as a file download."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(405, f"Method {request.method} not allowed")
+    response = HttpResponse(dumps(postman_collection()), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{COLLECTION_FILE}"'
+    return response
