@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "syncjobs",
     "webhooks",
     "exports",
+    "alerts",
 ]
 
 # Admin object buttons are POST forms with a CSRF token (config/admin/actions.py).
@@ -327,6 +328,24 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # Bearer token for GET /metrics; unset: open.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Alerts (SPEC §9.3) ----------------------------------------------------------------------
+# Evaluated every minute by beat; each incident is told once when it fires and once when it clears.
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+ALERT_FAILURE_RATE = env.float("ALERT_FAILURE_RATE", default=0.2)  # share of finished jobs that failed
+ALERT_WINDOW_MINUTES = env.int("ALERT_WINDOW_MINUTES", default=15)
+ALERT_MIN_JOBS = env.int("ALERT_MIN_JOBS", default=10)  # fewer finished jobs in the window: no verdict
+ALERT_PENDING_SECONDS = env.int("ALERT_PENDING_SECONDS", default=600)
+ALERT_PRODUCTSUP_FAILURES = env.int("ALERT_PRODUCTSUP_FAILURES", default=2)  # failed batches in a row
+ALERT_PRESTASHOP_PROBE = env.bool("ALERT_PRESTASHOP_PROBE", default=True)
+ALERT_PROBE_TIMEOUT = env.float("ALERT_PROBE_TIMEOUT", default=10.0)
+ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="products-sync@localhost")
+# Django's mail settings from one URL: smtp://user:pass@host:25, smtp+tls://…:587, consolemail://.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = ALERT_EMAIL_FROM
+SERVER_EMAIL = ALERT_EMAIL_FROM
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Error reports (Sentry) ------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

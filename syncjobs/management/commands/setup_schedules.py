@@ -2,12 +2,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from alerts.schedules import EVALUATE_NAME, ensure_alerts_schedule
 from exports.schedules import FULL_EXPORT_NAME, ensure_full_export_schedule
 from syncjobs.schedules import ensure_default_schedules
 
 
 class Command(BaseCommand):
-    help = "Create the default Celery beat schedules (sweeper, pruning, nightly resync, Productsup export) if missing."
+    help = "Create the default Celery beat schedules (sweeper, pruning, nightly resync, Productsup export, alerts) if missing."
 
     def handle(self, *args, **options):
         created = ensure_default_schedules(
@@ -17,4 +18,6 @@ class Command(BaseCommand):
             PeriodicTask, IntervalSchedule, CrontabSchedule, cron=settings.PRODUCTSUP_FULL_EXPORT_CRON
         ):
             created.append(FULL_EXPORT_NAME)
+        if ensure_alerts_schedule(PeriodicTask, IntervalSchedule, CrontabSchedule):
+            created.append(EVALUATE_NAME)
         self.stdout.write(f"Created: {', '.join(created)}" if created else "All default schedules exist.")

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Q
 
-VIEW_APPS = ("catalog", "syncjobs", "webhooks", "exports", "django_celery_beat")
+VIEW_APPS = ("catalog", "syncjobs", "webhooks", "exports", "alerts", "django_celery_beat")
 VIEWERS = "Sync viewers"
 OPERATORS = "Sync operators"
 OPERATE = (
