@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.prestashop_sync", "bench.productsup_export", "bench.webhook_intake"]
+BENCHMARKS = ["bench.prestashop_sync", "bench.productsup_export", "bench.webhook_intake", "bench.import_products"]
 
 if __name__ == "__main__":
     failed = []

@@ -33,6 +33,24 @@ def sync_job_task(job_id: int, trigger: str | None = None, user_id: int | None =
 
 
 @shared_task(acks_late=True)
+def sync_jobs_task(job_ids: list[int]) -> int:
+    """Run several jobs in turn: the initial import queues its jobs a chunk per message on `bulk` (100,000
+    products are 5,000 messages, not 100,000). A job already final is skipped, so a redelivered chunk
+    (its worker died) only runs what is left; the sweeper still sees each job on its own."""
+    from syncjobs.services.runner import job_run
+
+    ran = 0
+    for job_id in job_ids:
+        try:
+            job_run(job_id=job_id, trigger=SyncAttempt.Trigger.WORKER)
+        except SyncJob.DoesNotExist:
+            logger.warning("Sync job %s no longer exists", job_id)
+            continue
+        ran += 1
+    return ran
+
+
+@shared_task(acks_late=True)
 def sweep_stale_jobs_task() -> int:
     from syncjobs.services.maintenance import jobs_sweep
     from webhooks.services import deliveries_sweep
