@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from config.admin_mixins import ReadOnlyAdminMixin
+from config.admin.permissions import ReadOnlyAdminMixin
 
 from .models import Alert
 
