@@ -112,6 +112,7 @@ class ProductStateFilter(admin.SimpleListFilter):
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
+    max_num = 0  # records: no "add another" row
     can_delete = False
     show_change_link = False
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health, metrics
@@ -13,6 +14,8 @@ handler404 = "config.api.views.not_found"
 handler500 = "config.api.views.server_error"
 
 urlpatterns = [
+    # "View site" and a bare visit: a small page linking the back-office, the API docs and the Postman collection.
+    path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

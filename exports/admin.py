@@ -33,6 +33,7 @@ class ProductsupBatchItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ("product", "dirty_at")
     readonly_fields = fields
     extra = 0
+    max_num = 0  # records: no "add another" row
     can_delete = False
     show_change_link = False
     classes = ("collapse",)

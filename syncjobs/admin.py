@@ -39,6 +39,22 @@ from syncjobs.services.resync import resync_request
 from syncjobs.services.retry import job_retry
 from webhooks.models import WebhookDelivery
 
+# The product object's fields in the API document's order (the database keeps JSON objects without key order).
+PAYLOAD_ORDER = (
+    "operation",
+    "reference",
+    "name",
+    "description",
+    "price",
+    "quantity",
+    "active",
+    "categories",
+    "ean13",
+    "weight",
+    "brand",
+    "images",
+    "technical_data",
+)
 RETRY_FILTER_MAX = 5000  # jobs retried by one "retry all failed in this filter" click
 CONFIG_STATUSES = (401, 403)  # the shop refuses our key: fix the configuration, then a retry helps
 
@@ -97,6 +113,7 @@ def retry_advice(job: SyncJob) -> RetryAdvice:
 class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SyncAttempt
     extra = 0
+    max_num = 0  # records: no "add another" row
     can_delete = False
     show_change_link = False
     fields = (
@@ -152,7 +169,7 @@ class SyncAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(SyncJob)
 class SyncJobAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # The key columns first: at 1280 px with the navigation sidebar and the filters open they all show.
-    list_display = ("sync_id", "reference", "status_badge", "error_line", "operation", "source", "started")
+    list_display = ("sync_id", "reference", "status_badge", "error_line", "source", "started")
     list_display_links = ("sync_id",)
     list_filter = ("status", "operation", "source", ("created_at", DateFieldListFilter))
     search_fields = ("=sync_id", "reference")
@@ -359,7 +376,7 @@ class SyncJobAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
     @admin.display(description="payload")
     def payload_display(self, obj):
-        return pretty_json(obj.payload, tall=True)
+        return pretty_json(obj.payload, tall=True, key_order=PAYLOAD_ORDER)
 
     @admin.display(description="webhook deliveries")
     def webhook_links(self, obj):

@@ -91,10 +91,14 @@ def _shorten(value, key: str = ""):
     return value
 
 
-def pretty_json(value, *, tall: bool = False):
-    """JSON as JSON: numbers stay numbers, strings stay strings (what was stored is what is shown)."""
+def pretty_json(value, *, tall: bool = False, key_order: tuple[str, ...] = ()):
+    """JSON as JSON: numbers stay numbers, strings stay strings (what was stored is what is shown). A top-level
+    object's keys come in `key_order` first (the database does not keep the order they were sent in)."""
     if value in (None, "", [], {}):
         return "—"
+    if key_order and isinstance(value, dict):
+        rank = {key: index for index, key in enumerate(key_order)}
+        value = dict(sorted(value.items(), key=lambda item: rank.get(item[0], len(rank))))
     text = json.dumps(_shorten(value), indent=2, ensure_ascii=False, default=str)
     return render_to_string("admin/products_sync/json.html", {"text": text, "tall": tall})
 

@@ -80,6 +80,7 @@ class Work:
     error: BaseException | None = None
     partial_state: ShopState | None = None  # how far a failed push got
     prepare_calls: int = 0
+    execute_calls: int = 0  # Webservice calls job_execute made, counted also when the push failed part way
     t0: float = 0.0
 
 
@@ -162,6 +163,14 @@ def job_execute(work: Work) -> None:
     if work.error is not None:
         return
     shop = get_shop()
+    with shop.client.counting() as counter:
+        try:
+            _execute(shop, work)
+        finally:
+            work.execute_calls = counter[0]
+
+
+def _execute(shop, work: Work) -> None:
     try:
         if work.action == Action.PUSH:
             work.result = shop.push_product(
@@ -334,7 +343,7 @@ def job_record(work: Work) -> SyncJob:
             _record_delete(work, now)
         else:
             _record_push(work, now)
-        attempt.calls = work.prepare_calls + (work.result.calls if work.result is not None else 0)
+        attempt.calls = work.prepare_calls + work.execute_calls
         job.duration_ms = int((job.completed_at - job.started_at).total_seconds() * 1000) if job.completed_at else None
         job.save()
         attempt.save()

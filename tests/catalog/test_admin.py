@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -17,41 +18,41 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:catalog_product_changelist")
 
 
-def test_list_shows_shop_id_and_last_sync_status(admin_client):
+def test_list_shows_shop_id_and_last_sync_status(viewer_client):
     product = make_product(images=0, presta_id=77, last_sync_status="failed")
-    html = admin_client.get(CHANGELIST).content.decode()
+    html = viewer_client.get(CHANGELIST).content.decode()
     assert product.reference in html and product.brand.name in html
     assert ">77<" in html and "sync-badge-failed" in html
 
 
-def test_product_list_runs_a_constant_number_of_queries(admin_client, django_assert_max_num_queries):
+def test_product_list_runs_a_constant_number_of_queries(viewer_client, django_assert_max_num_queries):
     for _ in range(2):
         make_product(images=1)
     with CaptureQueriesContext(connection) as ctx:
-        admin_client.get(CHANGELIST)
+        viewer_client.get(CHANGELIST)
     few = len(ctx.captured_queries)
     for _ in range(30):
         make_product(images=1, technical=1)
     with django_assert_max_num_queries(few):
-        response = admin_client.get(CHANGELIST)
+        response = viewer_client.get(CHANGELIST)
     assert response.status_code == 200
 
 
-def test_brand_list_runs_a_constant_number_of_queries(admin_client, django_assert_max_num_queries):
+def test_brand_list_runs_a_constant_number_of_queries(viewer_client, django_assert_max_num_queries):
     make_product(images=0)
     with CaptureQueriesContext(connection) as ctx:
-        admin_client.get(reverse("admin:catalog_brand_changelist"))
+        viewer_client.get(reverse("admin:catalog_brand_changelist"))
     for _ in range(20):
         make_product(images=0)
     with django_assert_max_num_queries(len(ctx.captured_queries)):
-        html = admin_client.get(reverse("admin:catalog_brand_changelist")).content.decode()
+        html = viewer_client.get(reverse("admin:catalog_brand_changelist")).content.decode()
     assert "presta_manufacturer_id" in html or "Manufacturer id" in html or "manufacturer" in html.lower()
 
 
-def test_detail_shows_images_in_order_as_thumbnails_and_technical_data(admin_client):
+def test_detail_shows_images_in_order_as_thumbnails_and_technical_data(viewer_client):
     product = make_product(images=3, technical=2)
     job = make_job(product=product, status="failed")
-    html = admin_client.get(reverse("admin:catalog_product_change", args=[product.pk])).content.decode()
+    html = viewer_client.get(reverse("admin:catalog_product_change", args=[product.pk])).content.decode()
     positions = [html.index(f"photo-{i}.png") for i in range(3)]
     assert positions == sorted(positions)
     for image in product.images.all():
@@ -61,18 +62,18 @@ def test_detail_shows_images_in_order_as_thumbnails_and_technical_data(admin_cli
     assert job.sync_id in html  # recent jobs
 
 
-def test_image_view_serves_the_bytes_and_a_thumbnail_to_staff_only(admin_client, client):
+def test_image_view_serves_the_bytes_and_a_thumbnail_to_staff_only(viewer_client):
     product = make_product(images=1)
     blob = product.images.get().blob
     url = reverse("admin:catalog_product_image", args=[blob.sha256])
-    response = admin_client.get(url)
+    response = viewer_client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response.content == bytes(blob.content)
-    thumb = admin_client.get(url + "?thumb=1")
+    thumb = viewer_client.get(url + "?thumb=1")
     assert thumb.status_code == 200 and thumb["Content-Type"] == "image/png"
     assert thumb.content.startswith(b"\x89PNG")
-    assert admin_client.get(reverse("admin:catalog_product_image", args=["0" * 64])).status_code == 404
-    anonymous = client.get(url)
+    assert viewer_client.get(reverse("admin:catalog_product_image", args=["0" * 64])).status_code == 404
+    anonymous = Client().get(url)
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
 
 

@@ -1,6 +1,7 @@
 """catalog/validation.py called directly (the HTTP matrix is in tests/syncjobs/test_api_validation.py)."""
 
 import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -75,3 +76,13 @@ def test_stored_payload_has_hashes_instead_of_image_bytes():
     assert stored["images"][0]["size"] == len(image_bytes())
     assert "base64" not in stored["images"][0]
     assert stored["price"] == 1.5
+
+
+def test_stored_payload_keeps_the_erps_numbers_as_numbers():
+    body = '{"price": 1199.99, "weight": 0.1, "quantity": 5, "name": "1.5"}'
+    payload = {**product_payload(), **json.loads(body, parse_float=Decimal)}  # as the API's parser reads it
+    stored = payload_for_storage(payload, None)
+    assert (
+        json.dumps([stored["price"], stored["weight"], stored["quantity"], stored["name"]])
+        == '[1199.99, 0.1, 5, "1.5"]'
+    )

@@ -24,44 +24,44 @@ def _queries(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-def test_list_shows_badge_attempts_duration_and_first_error_line(admin_client):
+def test_list_shows_badge_attempts_duration_and_first_error_line(viewer_client):
     job = make_job(status="failed", error="PrestaShop answered 503 Service Unavailable\nsecond line")
     make_job(status="completed")
-    html = admin_client.get(CHANGELIST).content.decode()
+    html = viewer_client.get(CHANGELIST).content.decode()
     assert job.sync_id in html
     assert "sync-badge-failed" in html and "sync-badge-completed" in html
     assert "PrestaShop answered 503 Service Unavailable" in html
 
 
-def test_filters_by_status_operation_source_and_search(admin_client):
+def test_filters_by_status_operation_source_and_search(viewer_client):
     failed = make_job(status="failed", source="webhook", operation="create")
     done = make_job(status="completed", source="api")
-    html = admin_client.get(CHANGELIST, {"status__exact": "failed"}).content.decode()
+    html = viewer_client.get(CHANGELIST, {"status__exact": "failed"}).content.decode()
     assert failed.sync_id in html and done.sync_id not in html
-    html = admin_client.get(CHANGELIST, {"source__exact": "api"}).content.decode()
+    html = viewer_client.get(CHANGELIST, {"source__exact": "api"}).content.decode()
     assert done.sync_id in html and failed.sync_id not in html
-    html = admin_client.get(CHANGELIST, {"operation__exact": "create"}).content.decode()
+    html = viewer_client.get(CHANGELIST, {"operation__exact": "create"}).content.decode()
     assert failed.sync_id in html and done.sync_id not in html
-    html = admin_client.get(CHANGELIST, {"q": done.sync_id}).content.decode()
+    html = viewer_client.get(CHANGELIST, {"q": done.sync_id}).content.decode()
     assert done.sync_id in html and failed.sync_id not in html
-    html = admin_client.get(CHANGELIST, {"q": failed.reference}).content.decode()
+    html = viewer_client.get(CHANGELIST, {"q": failed.reference}).content.decode()
     assert failed.sync_id in html and done.sync_id not in html
-    assert admin_client.get(CHANGELIST, {"created_at__gte": "2020-01-01 00:00:00+00:00"}).status_code == 200
+    assert viewer_client.get(CHANGELIST, {"created_at__gte": "2020-01-01 00:00:00+00:00"}).status_code == 200
 
 
-def test_list_runs_a_constant_number_of_queries(admin_client, django_assert_max_num_queries):
+def test_list_runs_a_constant_number_of_queries(viewer_client, django_assert_max_num_queries):
     for _ in range(3):
         make_job()
-    few = _queries(admin_client, CHANGELIST)
+    few = _queries(viewer_client, CHANGELIST)
     for _ in range(40):
         make_job(status="completed")
     with django_assert_max_num_queries(few):
-        admin_client.get(CHANGELIST)
+        viewer_client.get(CHANGELIST)
     with django_assert_max_num_queries(few):
-        admin_client.get(CHANGELIST, {"status__exact": "completed", "q": "REF"})
+        viewer_client.get(CHANGELIST, {"status__exact": "completed", "q": "REF"})
 
 
-def test_detail_shows_error_attempts_remote_answer_and_payload_with_thumbnails(admin_client):
+def test_detail_shows_error_attempts_remote_answer_and_payload_with_thumbnails(viewer_client):
     product = make_product(images=1)
     blob = make_blob(color=(1, 2, 3))
     payload = {
@@ -79,7 +79,7 @@ def test_detail_shows_error_attempts_remote_answer_and_payload_with_thumbnails(a
         ],
     }
     job = make_job(product=product, payload=payload, attempts=2)
-    html = admin_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+    html = viewer_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
     assert "PrestaShop answered 503 Service Unavailable" in html
     assert "Service Unavailable" in html and "HTTP 503" in html  # each attempt's remote answer
     assert reverse("admin:catalog_product_image", args=[blob.sha256]) + "?thumb=1" in html
@@ -89,14 +89,14 @@ def test_detail_shows_error_attempts_remote_answer_and_payload_with_thumbnails(a
     assert "base64" not in html
 
 
-def test_base64_left_in_a_payload_is_summarised_not_shown(admin_client):
+def test_base64_left_in_a_payload_is_summarised_not_shown(viewer_client):
     job = make_job(payload={"images": [{"fileName": "a.png", "base64": "A" * 5000}]})
-    html = admin_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+    html = viewer_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
     assert "A" * 200 not in html
     assert "5,000 base64 characters omitted" in html
 
 
-def test_detail_links_the_webhook_delivery(admin_client):
+def test_detail_links_the_webhook_delivery(viewer_client):
     from django.apps import apps
 
     try:
@@ -107,7 +107,7 @@ def test_detail_links_the_webhook_delivery(admin_client):
     delivery = Delivery.objects.create(
         body_sha256="0" * 64, body_size=10, status_code=200, sync_job=job, reference=job.reference, signature_valid=True
     )
-    html = admin_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+    html = viewer_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
     assert reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk]) in html
 
 
@@ -185,11 +185,11 @@ def test_read_only_group_can_look_but_not_retry(viewer_client):
     assert SyncJob.objects.get(pk=job.pk).status == "failed"
 
 
-def test_jobs_cannot_be_added_edited_or_deleted(admin_client):
+def test_jobs_cannot_be_added_edited_or_deleted(viewer_client):
     job = make_job()
-    assert admin_client.get(reverse("admin:syncjobs_syncjob_add")).status_code == 403
+    assert viewer_client.get(reverse("admin:syncjobs_syncjob_add")).status_code == 403
     assert (
-        admin_client.post(reverse("admin:syncjobs_syncjob_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
+        viewer_client.post(reverse("admin:syncjobs_syncjob_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
     )
     assert SyncJob.objects.filter(pk=job.pk).exists()
 
@@ -199,3 +199,43 @@ def test_only_staff_log_in(client, django_user_model):
     client.force_login(user)
     response = client.get(CHANGELIST)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_payload_as_received_shows_the_erps_numbers_as_numbers(api_client, viewer_client, sandbox_shop):
+    from tests.factories.catalog import product_payload
+
+    response = api_client.post_json(
+        "/api/products/sync", product_payload(reference="NUM1", price=1199.99, weight=2.5, categories=[2])
+    )
+    assert response.status_code == 200, response.content
+    job = SyncJob.objects.get(reference="NUM1")
+    html = viewer_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+    assert "&quot;price&quot;: 1199.99," in html and "&quot;weight&quot;: 2.5," in html
+
+
+def test_retry_is_offered_only_where_it_can_help(operator_client):
+    done = make_job(status="completed")
+    refused = make_job(status="failed")
+    SyncJob.objects.filter(pk=refused.pk).update(
+        error="PrestaShop refused the product: invalid reference",
+        error_details=[{"system": "PrestaShop", "status": 400, "retryable": False, "message": "invalid reference"}],
+    )
+    down = make_job(status="failed")
+    SyncJob.objects.filter(pk=down.pk).update(
+        error_details=[{"system": "PrestaShop", "status": 503, "retryable": True, "message": "Service Unavailable"}]
+    )
+    page = {
+        job.pk: operator_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+        for job in (done, refused, down)
+    }
+    assert 'data-tool-name="retry_job"' in page[down.pk]
+    assert 'data-tool-name="retry_job"' not in page[done.pk] and "nothing to retry" in page[done.pk]
+    assert 'data-tool-name="retry_job"' not in page[refused.pk]
+    assert "PrestaShop refuses this product (HTTP 400): invalid reference" in page[refused.pk]
+    assert "fix it in the ERP" in page[refused.pk]
+    # Posted anyway (or selected in the list): refused with the reason, nothing queued.
+    response = operator_client.post(action_url("syncjobs_syncjob", "retry_job", refused.pk), follow=True)
+    assert any("not retried" in str(m) and "fix it in the ERP" in str(m) for m in response.context["messages"])
+    assert SyncJob.objects.get(pk=refused.pk).status == "failed"
+    response = operator_client.post(CHANGELIST, {"action": "retry_selected", "_selected_action": [done.pk]})
+    assert SyncJob.objects.get(pk=done.pk).status == "completed"

@@ -63,6 +63,18 @@ def test_a_request_the_shop_refuses_fails_at_once(stored, sandbox_shop, no_broke
     assert no_broker.call_count == 0
 
 
+def test_a_failed_attempt_counts_the_calls_it_made(stored, sandbox_shop, no_broker, django_capture_on_commit_callbacks):
+    job_run(job_id=stored(reference="RUN6").pk)
+    update = stored(reference="RUN6", operation="update", price=17.5, quantity=3)
+    sandbox_shop.reset_calls()
+    sandbox_shop.fail_next(50, status=503)  # every call of this attempt fails (after the client's own retries)
+    with django_capture_on_commit_callbacks(execute=True):
+        update = job_run(job_id=update.pk)
+    attempt = update.attempt_rows.get()
+    assert update.status == SyncStatus.FAILED and attempt.outcome == SyncAttempt.Outcome.FAILED
+    assert attempt.calls == len(sandbox_shop.calls) > 1  # what staff read in "Calls" is what reached the shop
+
+
 def test_a_bug_fails_the_job_at_once_with_its_traceback(stored, sandbox_shop, no_broker, caplog):
     with mock.patch.object(runner, "product_spec", side_effect=KeyError("Gruppo")):
         job = job_run(job_id=stored(reference="RUN5").pk)
