@@ -529,7 +529,20 @@ def row(name: str, r: dict) -> str:
     )
 
 
+def _refresh_categories(env: dict) -> str:
+    """What beat does in production: read the shop's category list into the shared cache (no worker runs)."""
+    code = (
+        "import django; django.setup()\n"
+        "from webhooks.categories import categories_refresh\n"
+        "print(categories_refresh(force=True))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or out.stderr.strip()[-300:]
+
+
 def _mode(name: str, env: dict, groups: dict, offset: int) -> dict:
+    if name == "up":
+        print(f"category list read into the cache (as beat does): {_refresh_categories(env)}")
     gunicorn, port = _gunicorn(env)
     try:
         meter = CpuMeter({"gunicorn": lambda: [gunicorn.pid, *_children(gunicorn.pid)], **groups})

@@ -263,6 +263,10 @@ PRESTASHOP_WRITE_CONCURRENCY = env.int("PRESTASHOP_WRITE_CONCURRENCY", default=8
 PRESTASHOP_IMAGE_MAX_BYTES = env.int("PRESTASHOP_IMAGE_MAX_BYTES", default=2_000_000)
 PRESTASHOP_IMAGE_MAX_PIXELS = env.int("PRESTASHOP_IMAGE_MAX_PIXELS", default=1200)
 PRESTASHOP_CATEGORY_CACHE_SECONDS = env.int("PRESTASHOP_CATEGORY_CACHE_SECONDS", default=300)
+# The webhook checks categories against the cached list only (never the shop): beat and a missed id refresh it
+# at most every PRESTASHOP_CATEGORY_REFRESH_SECONDS; a failed refresh is not retried for ..._FAILURE_SECONDS.
+PRESTASHOP_CATEGORY_REFRESH_SECONDS = env.int("PRESTASHOP_CATEGORY_REFRESH_SECONDS", default=60)
+PRESTASHOP_CATEGORY_FAILURE_SECONDS = env.int("PRESTASHOP_CATEGORY_FAILURE_SECONDS", default=30)
 
 # --- Productsup ------------------------------------------------------------------------------
 SANDBOX_PRODUCTSUP_PORT = env.int("SANDBOX_PRODUCTSUP_PORT", default=8082)

@@ -44,8 +44,8 @@ from syncjobs.models import SyncJob, SyncOperation, SyncSource, new_sync_id
 from syncjobs.services.enqueue import job_enqueue, task_send
 from syncjobs.services.intake import job_intake_delete, job_intake_product
 from syncjobs.services.jobs import job_create
-from syncjobs.services.shop import shop_unknown_categories
 
+from .categories import categories_check
 from .models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -171,6 +171,12 @@ def _record(
     )
 
 
+def _unknown_categories(ids: list[int]) -> list[int]:
+    """The ids the shop is known not to have (422). Ids that cannot be checked now are accepted; the job
+    reports them (`categories.category_warnings`). Never calls the shop."""
+    return categories_check(ids).unknown
+
+
 def _is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type in JSON_TYPES or (media_type.startswith("application/") and media_type.endswith("+json"))
@@ -217,7 +223,7 @@ def delivery_receive(
             reference = data.validated_data["reference"]
             stored, product, images = _audit_payload(payload), {"operation": "delete", "reference": reference}, []
         else:
-            validated = product_validate(payload, check_categories=shop_unknown_categories)
+            validated = product_validate(payload, check_categories=_unknown_categories)
             reference = validated.reference
             stored, product, images = (
                 payload_for_storage(payload, validated.images),

@@ -40,6 +40,7 @@ from connectors.prestashop.types import ProductSpec, PushFailed, PushResult
 from exports.services import productsup_product_changed
 from syncjobs.locks import reference_lock
 from syncjobs.models import SyncAttempt, SyncJob, SyncOutcome, SyncSource, SyncStatus
+from webhooks.categories import category_warnings
 
 from .adapters import product_features, product_spec
 from .enqueue import job_enqueue
@@ -304,7 +305,7 @@ def _record_push(work: Work, now) -> None:
     job.presta_id = result.presta_id
     job.images_processed = result.images_processed
     job.technical_data_processed = result.features_processed
-    job.warnings = list(result.warnings)
+    job.warnings = list(result.warnings) + category_warnings(product.categories or [])
     job.outcome = _push_outcome(work)
     if result.image_errors:
         _record_images_refused(work, now)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_body
+from webhooks.categories import categories_refresh
 from webhooks.models import WebhookDelivery
 from webhooks.services import delivery_process
 
@@ -12,8 +14,11 @@ SECRET = "whsec-test-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def _webhook_settings(settings, sandbox_shop):
-    """The secret, and the sandbox shop over real HTTP for the category check (it has categories 1-20)."""
+    """The secret, and the sandbox shop over real HTTP (it has categories 1-20), its category list read into
+    the cache as beat does it (the webhook checks categories there, never at the shop)."""
     settings.GESMART_WEBHOOK_SECRET = SECRET
+    cache.clear()
+    assert categories_refresh(force=True)
 
 
 class WebhookClient(Client):

@@ -5,6 +5,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from alerts.schedules import EVALUATE_NAME, ensure_alerts_schedule
 from exports.schedules import FULL_EXPORT_NAME, ensure_full_export_schedule
 from syncjobs.schedules import ensure_default_schedules
+from webhooks.schedules import CATEGORY_REFRESH_NAME, ensure_category_refresh_schedule
 
 
 class Command(BaseCommand):
@@ -20,4 +21,8 @@ class Command(BaseCommand):
             created.append(FULL_EXPORT_NAME)
         if ensure_alerts_schedule(PeriodicTask, IntervalSchedule, CrontabSchedule):
             created.append(EVALUATE_NAME)
+        if ensure_category_refresh_schedule(
+            PeriodicTask, IntervalSchedule, CrontabSchedule, every_seconds=settings.PRESTASHOP_CATEGORY_REFRESH_SECONDS
+        ):
+            created.append(CATEGORY_REFRESH_NAME)
         self.stdout.write(f"Created: {', '.join(created)}" if created else "All default schedules exist.")
