@@ -12,6 +12,7 @@ from tests.config.api.openapi import assert_matches_schema, documented_statuses,
 from tests.factories.catalog import product_payload
 from tests.factories.images import image_item
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_body
+from webhooks.categories import categories_refresh
 
 SECRET = "whsec-live-0123456789"
 SYNC = "/api/products/sync"
@@ -26,6 +27,7 @@ SEEN: set[tuple[str, str, int]] = set()
 @pytest.fixture(autouse=True)
 def _setup(settings, sandbox_shop):
     settings.GESMART_WEBHOOK_SECRET = SECRET
+    assert categories_refresh(force=True)  # the shop's category list in the cache, as beat keeps it
 
 
 def check(method: str, path: str, response, status: int):
