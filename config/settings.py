@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
 
 # Cache: throttle counters and admin thumbnails. Local memory is per process; use Redis in production.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://products-sync")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # one Redis client per pool, not per call
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")

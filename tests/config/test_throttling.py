@@ -8,10 +8,10 @@ from unittest import mock
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIRequestFactory
 
 from config.api.throttling import WebhookThrottle
+from config.cache import RedisCache
 from tests.e2e.realservices import fixture_real_broker  # noqa: F401 - registered as real_broker
 
 factory = APIRequestFactory()
@@ -42,7 +42,8 @@ def test_fixed_window_counts_per_client_and_resets_with_the_window(settings):
 
 
 def test_limit_holds_across_two_cache_clients_as_two_processes_have_them(settings, real_broker):
-    """Two RedisCache objects (each its own connection pool, as each gunicorn worker has) share one limit."""
+    """Two cache clients (each its own connection pool, as each gunicorn worker has) share one limit; the
+    service's Redis backend (one Redis client per pool) is the one production uses."""
     settings.WEBHOOK_THROTTLE_RATE = "5/min"
     ip = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
     prefix = f"throttle-test-{secrets.token_hex(4)}"
