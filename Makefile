@@ -6,15 +6,29 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench install clean migrate superuser newman postman
+.PHONY: run test lint bench install clean migrate superuser newman postman lock lock-upgrade
 
+# Installs come from the lock files (exact versions, hashes checked): requirements.txt is production,
+# requirements-dev.txt adds what `make run`, tests and tools need. Edit the *.in files, then `make lock`.
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --require-hashes -r requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links
+
+# Re-resolve after editing requirements*.in; pins that still fit are kept (use lock-upgrade to move them).
+lock: $(STAMP)
+	$(PIP_COMPILE) $(LOCK_FLAGS) -o requirements.txt requirements.in
+	$(PIP_COMPILE) $(LOCK_FLAGS) -o requirements-dev.txt requirements-dev.in
+	$(PIP) install --quiet --require-hashes -r requirements-dev.txt
+	@touch $(STAMP)
+
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
 
 # Web server, worker, beat and the sandbox shops, all on embedded defaults (SQLite, SQLAlchemy-on-SQLite broker).
 run: $(STAMP)

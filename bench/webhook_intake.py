@@ -319,10 +319,7 @@ class HangingShop:
 
 
 def _sandbox_module() -> str:
-    for module in ("sandboxes.prestashop", "connectors.prestashop.sandbox"):
-        if (ROOT / module.replace(".", "/")).is_dir():
-            return module
-    raise SystemExit("no sandbox PrestaShop found")
+    return "sandboxes.prestashop"
 
 
 def _start_sandbox_shop() -> tuple[subprocess.Popen, str]:
