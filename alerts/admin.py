@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from config.admin.display import ADMIN_MEDIA
 from config.admin.permissions import ReadOnlyAdminMixin
 
 from .models import Alert
@@ -11,6 +12,7 @@ from .models import Alert
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    Media = ADMIN_MEDIA
     list_display = ("rule", "state_display", "severity", "message", "value", "since", "resolved_at")
     list_filter = ("rule", "severity", ("resolved_at", admin.EmptyFieldListFilter))
     search_fields = ("message",)

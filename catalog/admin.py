@@ -11,6 +11,7 @@ import io
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -244,6 +245,11 @@ class ProductAdmin(ObjectActionsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
             )
 
     def _productsup(self, request, queryset):
+        if not settings.PRODUCTSUP_ENABLED:
+            self.message_user(
+                request, "The Productsup export is switched off (PRODUCTSUP_ENABLED=0).", messages.WARNING
+            )
+            return
         ids = list(queryset.values_list("pk", flat=True))
         productsup_product_changed(product_ids=ids)
         self.message_user(

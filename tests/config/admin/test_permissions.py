@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from catalog.models import Brand, Product
+from config.celery import app
 from exports.models import ProductsupBatch
 from syncjobs.models import ResyncRun, SyncJob
 from tests.factories.backoffice import CsrfSession, action_url, make_job, make_product
@@ -294,3 +295,14 @@ def test_records_cannot_be_edited_or_deleted_even_by_operators(operator_session)
         assert operator_session.post(reverse(f"admin:{prefix}_change", args=[pk]), {}).status_code == 403
         assert operator_session.post(reverse(f"admin:{prefix}_delete", args=[pk]), {"post": "yes"}).status_code == 403
     assert SyncJob.objects.filter(pk=job.pk).exists() and WebhookDelivery.objects.filter(pk=delivery.pk).exists()
+
+
+def test_operator_runs_a_schedule_now(operator_session, monkeypatch):
+    task = _schedule()
+    sent = []
+    cleanup = app.tasks["celery.backend_cleanup"]
+    monkeypatch.setattr(cleanup, "apply_async", lambda *args, **kwargs: sent.append(kwargs["headers"]))  # the broker
+    response = _list_action(operator_session, SCHEDULES, "run_tasks", [task.pk])
+    assert response.status_code == 302
+    assert "1 task was successfully run" in _messages(response)
+    assert sent == [{"periodic_task_name": "Nightly check"}]
