@@ -320,7 +320,7 @@ def payload_for_storage(payload: dict, images: list[DecodedImage] | None) -> dic
     return _json_safe(stored)
 
 
-def _json_number(value: Decimal):
+def json_number(value: Decimal):
     """A decimal the ERP sent as a JSON number, kept a number: the float when it prints back exactly the same
     (`1199.99`), else its exact text (a number no float holds; never a silently different number)."""
     as_float = float(value)
@@ -329,7 +329,7 @@ def _json_number(value: Decimal):
 
 def _json_safe(value):
     if isinstance(value, Decimal):
-        return _json_number(value)
+        return json_number(value)
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -35,7 +35,14 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from catalog.selectors import product_get_by_reference
 from catalog.services.products import image_blobs_store
-from catalog.validation import DecodedImage, DeleteInput, ValidatedProduct, payload_for_storage, product_validate
+from catalog.validation import (
+    DecodedImage,
+    DeleteInput,
+    ValidatedProduct,
+    json_number,
+    payload_for_storage,
+    product_validate,
+)
 from config.api.errors import ApplicationError, detail
 from config.api.exception_handlers import flatten_errors
 from config.api.parsers import StrictJSONParser
@@ -109,6 +116,11 @@ def signature_verify(*, body: bytes, signature: str | None) -> bool:
     return any(matches)
 
 
+def _audit_default(value: object) -> object:
+    """The ERP's numbers stay numbers in a refused delivery's payload (they are parsed as Decimal)."""
+    return json_number(value) if isinstance(value, Decimal) else str(value)
+
+
 def _audit_payload(payload: object) -> object:
     """A refused payload as it can be kept: image base64 replaced by its length, size capped."""
     if isinstance(payload, dict) and isinstance(payload.get("images"), list):
@@ -123,7 +135,7 @@ def _audit_payload(payload: object) -> object:
             for item in payload["images"]
         ]
     try:
-        text = json.dumps(payload, default=str)
+        text = json.dumps(payload, default=_audit_default)
     except (TypeError, ValueError):
         return {"unstorable": True}
     if len(text) > MAX_STORED_PAYLOAD_CHARS:

@@ -80,7 +80,7 @@ def test_an_oversized_webhook_keeps_a_delivery_row_with_size_and_hash(viewer_cli
 
 
 def test_refused_deliveries_show_why(viewer_client, webhook_client):
-    webhook_client.deliver(webhook_payload(reference="NEG1", price=-5))
+    webhook_client.deliver(webhook_payload(reference="NEG1", price=-5.25))
     webhook_client.deliver(body=b'{"operation": "update", "reference": ', secret=SECRET)
     webhook_client.deliver(webhook_payload(reference="NOSIG"), signature="bad")
     html = viewer_client.get(URL).content.decode()
@@ -91,4 +91,4 @@ def test_refused_deliveries_show_why(viewer_client, webhook_client):
     field = negative.error_details[0]["field"]
     assert f"{negative.error}: {field}: {negative.error_details[0]['message']}" in unescape(html)
     assert "400 invalid" in html and "401 bad signature" in html
-    assert json.dumps(negative.payload["price"]) == "-5"  # the payload kept as it was sent
+    assert json.dumps(negative.payload["price"]) == "-5.25"  # the payload kept as it was sent: a number
