@@ -279,6 +279,26 @@ class ShopSync:
         self.client.set_stock(st.stock.to_json(), quantity)
         st.hashes.quantity = quantity
 
+    def needs_push(
+        self, spec: ProductSpec, state: ShopState, shop_copy: ShopCopy | None, *, languages: list[int] | None = None
+    ) -> bool:
+        """Whether a verifying push against this copy (read in bulk; None: the shop no longer has the product)
+        would write anything. No call (`languages` saves even the cache read)."""
+        if shop_copy is None:
+            return True
+        fields, _ = self._fields(spec, languages or self.facts.languages())
+        drift = differences(
+            shop_copy,
+            fields=fields,
+            feature_pairs=dedupe_pairs(spec.feature_values),
+            quantity=spec.quantity,
+            state=state,
+        )
+        st = state.copy() if drift.images else state
+        if drift.images:
+            st.images_dirty = True
+        return bool(self._plan(spec, st, fields, full=False, drift=drift))
+
     # ------------------------------------------------------------------ reading the shop's copies
     def read_copy(self, presta_id: int) -> ShopCopy:
         """One product's copy: `GET products/{id}` and its stock row (2 calls). 404 → RemoteNotFound."""

@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0, help="injected delay per /api/ call")
     parser.add_argument("--image-max-bytes", type=int, default=DEFAULT_IMAGE_MAX_BYTES)
     parser.add_argument("--state-file", default=None, help="JSON file: loaded at start, saved after each write")
+    parser.add_argument("--load-state", default=None, help="JSON file: loaded at start, never saved")
     args = parser.parse_args(argv)
     shop = SandboxPrestaShop(
         host=args.host,
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         image_max_bytes=args.image_max_bytes,
         state_file=args.state_file,
+        initial_state=args.load_state,
     )
     shop.serve_until_signalled(f"Sandbox PrestaShop at {{url}} (webservice {{url}}/api/, key {shop.api_key})")
 

@@ -92,6 +92,7 @@ class SandboxPrestaShop(SandboxServer):
         latency_ms: float = 0,
         image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
         state_file: str | Path | None = None,
+        initial_state: str | Path | None = None,
     ) -> None:
         super().__init__(host, port)
         self.api_key = api_key
@@ -101,6 +102,8 @@ class SandboxPrestaShop(SandboxServer):
         self.store = Store()
         if self.state_file and self.state_file.exists():
             self.store.load_json(json.loads(self.state_file.read_text()))
+        elif initial_state:  # loaded, never saved (benchmarks: a large catalogue)
+            self.store.load_json(json.loads(Path(initial_state).read_text()))
         self.webservice = Webservice(self.store, api_key, image_max_bytes)
         self.calls: list[tuple[str, str]] = []
         self.down = False

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection
 
-from catalog.models import ImageBlob, Product, ProductImage
+from catalog.models import ImageBlob, Product
 from connectors.prestashop.mapping import feature_pairs
 from connectors.prestashop.state import ShopState
 from connectors.prestashop.types import FeatureSpec, ImageSpec, ProductSpec
@@ -45,7 +45,7 @@ def product_features(product: Product) -> list[FeatureSpec]:
                 "Suffisso": t.suffisso,
                 "PrintOrder": t.print_order,
             }
-            for t in product.technical_data.order_by("position")
+            for t in sorted(product.technical_data.all(), key=lambda t: t.position)  # prefetched by a resync
         ]
     )
 
@@ -74,7 +74,7 @@ def product_spec(
 
     Images carry their hash; the bytes of images the shop does not have yet (per `state`) are read now in
     one query, the others only if the shop turns out to need them."""
-    rows = list(ProductImage.objects.filter(product=product).order_by("position").values_list("blob_id", "file_name"))
+    rows = [(img.blob_id, img.file_name) for img in sorted(product.images.all(), key=lambda img: img.position)]
     in_shop = set(state.image_ids()) if state is not None else set()
     needed = {blob_id for blob_id, _ in rows if blob_id not in in_shop}
     content = dict(ImageBlob.objects.filter(pk__in=needed).values_list("sha256", "content")) if needed else {}

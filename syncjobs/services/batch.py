@@ -23,6 +23,7 @@ from django.conf import settings
 from catalog.models import Product
 from config.logs import log_context, log_context_get
 from connectors.http import RemoteError
+from connectors.prestashop.diff import ShopCopy
 from syncjobs.locks import lock_acquire, lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob
 
@@ -56,7 +57,10 @@ def jobs_run_concurrently(
     trigger: str = SyncAttempt.Trigger.REQUEST,
     user=None,
     dependencies: Dependencies | None = None,
+    shop_copies: dict[int, ShopCopy | None] | None = None,
 ) -> dict[int, SyncJob]:
+    """Run the jobs, PRESTASHOP_WRITE_CONCURRENCY at a time. `dependencies`: the shop ids resolved for all of
+    them beforehand; `shop_copies`: job id → the shop's copy read in bulk (verifying pushes read no more)."""
     concurrency = max(1, settings.PRESTASHOP_WRITE_CONCURRENCY)
     done: dict[int, SyncJob] = {}
     in_flight: dict[Future, tuple[Work, str]] = {}
@@ -87,6 +91,8 @@ def jobs_run_concurrently(
                 try:
                     work = job_begin(job_id=job_id, trigger=trigger, user=user)
                     work.dependencies = dependencies
+                    if shop_copies is not None and job_id in shop_copies:
+                        work.copy_read, work.shop_copy = True, shop_copies[job_id]
                     job_prepare(work)
                 except JobNotRunnable:
                     lock_release(lock)

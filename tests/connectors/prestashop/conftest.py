@@ -1,46 +1,18 @@
-"""The sandbox PrestaShop driven in process: a `requests` adapter hands each call to the sandbox's
-Webservice (no socket, no thread), so connector tests talk to the same emulator as the end-to-end tests,
-with its fault injection (`fail_next`, `down`)."""
+"""The sandbox PrestaShop driven in process (`sandboxes.prestashop.inprocess`: no socket, no thread), so
+connector tests talk to the same emulator as the end-to-end tests, with its fault injection."""
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
-
 import pytest
-import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from connectors.prestashop.client import PrestaShopClient
 from connectors.prestashop.facts import MemoryStore, ShopFacts
 from connectors.prestashop.sync import ShopSync
 from sandboxes.prestashop import SandboxPrestaShop
+from sandboxes.prestashop.inprocess import in_process_session
 
 BASE = "http://shop.test"
 KEY = "INPROCESSKEYINPROCESSKEYINPROC32"
-
-
-class SandboxAdapter(BaseAdapter):
-    def __init__(self, shop: SandboxPrestaShop) -> None:
-        super().__init__()
-        self.shop = shop
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        parts = urlsplit(request.url)
-        body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-        answer = self.shop.api_request(request.method, unquote(parts.path), parts.query, dict(request.headers), body)
-        response = requests.Response()
-        response.status_code = answer.status
-        response._content = answer.body
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response.url = request.url
-        response.request = request
-        response.reason = ""
-        response.encoding = "utf-8"
-        return response
-
-    def close(self) -> None:
-        return None
 
 
 def log(shop: SandboxPrestaShop, since: int = 0) -> list[str]:
@@ -49,9 +21,7 @@ def log(shop: SandboxPrestaShop, since: int = 0) -> list[str]:
 
 
 def in_process_client(shop: SandboxPrestaShop) -> PrestaShopClient:
-    session = requests.Session()
-    session.mount(BASE + "/", SandboxAdapter(shop))
-    client = PrestaShopClient(BASE, KEY, session=session)
+    client = PrestaShopClient(BASE, KEY, session=in_process_session(shop, BASE))
     client._sleep = lambda s: None
     return client
 

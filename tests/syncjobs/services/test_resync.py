@@ -55,6 +55,26 @@ def test_resync_of_an_unchanged_catalogue_leaves_no_job_rows(two_products, sandb
     assert SyncJob.objects.count() == jobs_before
 
 
+def test_drift_is_read_in_bulk_and_only_what_differs_or_changed_is_written(two_products, sandbox_shop):
+    r1, r2 = two_products
+    Product.objects.filter(pk=r2.pk).update(price=Decimal("5.50"))  # changed here since its last push
+    sandbox_shop.reset_calls()
+
+    run = _run_resync()
+
+    assert (run.checked, run.changed, run.failed) == (2, 1, 0)
+    calls = [(method, path.split("?")[0]) for method, path in sandbox_shop.calls]
+    assert calls == [
+        ("GET", "/api/products"),  # both products, with the fields and associations compared
+        ("GET", "/api/stock_availables"),  # both stock rows
+        ("PATCH", f"/api/products/{r2.presta_id}"),
+    ]
+    assert sandbox_shop.product_by_reference("R2")["price"] == Decimal("5.5")
+    sandbox_shop.reset_calls()
+    again = _run_resync()
+    assert again.changed == 0 and [m for m, _ in sandbox_shop.calls] == ["GET", "GET"]
+
+
 def test_dry_run_reports_and_changes_nothing(two_products, sandbox_shop):
     r1, _ = two_products
     sandbox_shop.edit_product_by_hand(r1.presta_id, name="Edited in the shop")
@@ -110,16 +130,16 @@ def test_a_chunk_past_its_soft_time_limit_ends_the_run_failed_with_where_it_got(
 
     run = resync_start()
     r1, r2 = two_products
-    real = resync_module._resync_product
+    real = resync_module._unchanged
     calls = []
 
-    def second_runs_out(run_, product):
+    def second_runs_out(run_, product, chunk):
         calls.append(product.reference)
         if len(calls) == 2:
             raise SoftTimeLimitExceeded()
-        return real(run_, product)
+        return real(run_, product, chunk)
 
-    with mock.patch.object(resync_module, "_resync_product", side_effect=second_runs_out):
+    with mock.patch.object(resync_module, "_unchanged", side_effect=second_runs_out):
         with pytest.raises(SoftTimeLimitExceeded):
             resync_chunk(run_id=run.pk, product_ids=[r1.pk, r2.pk])
     run.refresh_from_db()
