@@ -56,7 +56,11 @@ PAYLOAD_ORDER = (
     "technical_data",
 )
 RETRY_FILTER_MAX = 5000  # jobs retried by one "retry all failed in this filter" click
-CONFIG_STATUSES = (401, 403)  # the shop refuses our key: fix the configuration, then a retry helps
+CONFIG_STATUSES = (401, 403)
+SYSTEM_NAMES = {
+    "prestashop": "PrestaShop",
+    "productsup": "Productsup",
+}  # the shop refuses our key: fix the configuration, then a retry helps
 
 
 # --- can a retry help? --------------------------------------------------------------------------
@@ -95,7 +99,7 @@ def retry_advice(job: SyncJob) -> RetryAdvice:
     if details.get("retryable"):
         return RetryAdvice(True)
     status = details.get("status")
-    system = details.get("system") or "The shop"
+    system = SYSTEM_NAMES.get(details.get("system") or "", details.get("system") or "The shop")
     if status in CONFIG_STATUSES:
         return RetryAdvice(
             True, f"{system} refuses our credentials (HTTP {status}): fix the API key in the settings, then retry."

@@ -142,8 +142,12 @@ def job_prepare(work: Work) -> None:
     try:
         deps = work.dependencies
         if deps is None:  # known ids cost nothing; the rest is resolved under one cross-process lock
-            deps = dependencies_resolve(products=[product], features={product.pk: product_features(product)})
-            work.prepare_calls = deps.calls
+            client = get_shop().client
+            calls_before = client.calls
+            try:
+                deps = dependencies_resolve(products=[product], features={product.pk: product_features(product)})
+            finally:  # counted also when a lookup failed: the attempt shows every call it made
+                work.prepare_calls = client.calls - calls_before
         work.state = ShopState.from_json(product.shop_state)
         work.spec = product_spec(
             product,

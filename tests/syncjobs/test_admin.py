@@ -239,3 +239,24 @@ def test_retry_is_offered_only_where_it_can_help(operator_client):
     assert SyncJob.objects.get(pk=refused.pk).status == "failed"
     response = operator_client.post(CHANGELIST, {"action": "retry_selected", "_selected_action": [done.pk]})
     assert SyncJob.objects.get(pk=done.pk).status == "completed"
+
+
+def test_a_product_the_shop_refuses_is_not_offered_a_retry_but_told_what_to_fix(
+    api_client, operator_client, sandbox_shop
+):
+    from tests.factories.catalog import product_payload
+
+    sandbox_shop.fail_next(
+        50,
+        status=400,
+        body="<prestashop><errors><error><code><![CDATA[46]]></code>"
+        "<message><![CDATA[Property Product->reference is not valid]]></message></error></errors></prestashop>",
+    )
+    response = api_client.post_json("/api/products/sync", product_payload(reference="REFUSED1", categories=[2]))
+    assert response.status_code >= 400
+    job = SyncJob.objects.get(reference="REFUSED1")
+    assert job.status == "failed" and job.next_retry_at is None
+    assert job.attempt_rows.get().calls >= 1  # the refused lookup counts
+    html = operator_client.get(reverse("admin:syncjobs_syncjob_change", args=[job.pk])).content.decode()
+    assert 'data-tool-name="retry_job"' not in html
+    assert "PrestaShop refuses this product (HTTP 400)" in html and "fix it in the ERP" in html
