@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from catalog.validation import ProductInput
+from catalog.validation import DeleteInput, ProductInput
 from config.api.envelope import ok
 from config.api.middleware import current_request_id
 from config.api.schema import envelope, error_responses
@@ -44,6 +51,13 @@ class WebhookAcceptedSerializer(serializers.Serializer):
         return True
 
 
+# The body is a product object (create/update) or a delete event, told apart by `operation`.
+WEBHOOK_REQUEST = PolymorphicProxySerializer(
+    component_name="WebhookEvent",
+    serializers=[ProductInput, DeleteInput],
+    resource_type_field_name=None,
+)
+
 WebhookAcceptedResponse = envelope("WebhookAcceptedResponse", WebhookAcceptedSerializer)
 
 
@@ -64,7 +78,7 @@ class GesmartWebhookApi(APIView):
             "`update` of an unknown reference creates it, `create` of a known one updates it; "
             '`{"operation": "delete", "reference": "X"}` removes a product.'
         ),
-        request=ProductInput,
+        request=WEBHOOK_REQUEST,
         parameters=[
             OpenApiParameter(
                 SIGNATURE_HEADER,
