@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from http import HTTPStatus
 
 from django.conf import settings
 from django.dispatch import Signal
@@ -23,6 +24,25 @@ def current_request_id() -> str:
     return log_context_get().get("request_id", "-")
 
 
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def _is_html(response) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+def _as_envelope(response):
+    """An HTML error page produced below us for an API path (Django's DEBUG pages for a bad Host header, a
+    crash outside DRF…) becomes SPEC §4.1's envelope: no HTML error page ever reaches an API client."""
+    status = response.status_code
+    try:
+        reason = HTTPStatus(status).phrase.capitalize()  # "Bad request", "Not found", "Internal server error"
+    except ValueError:
+        reason = "Request failed"
+    return error_response(status, reason)
+
+
 class RequestIdMiddleware:
     """Tags every log line with a request id (taken from `X-Request-ID` when a proxy sets one)
     and refuses API bodies over `API_MAX_BODY_MB` with a 413 envelope before reading them."""
@@ -39,6 +59,8 @@ class RequestIdMiddleware:
                 if too_big is not None:
                     return too_big
             response = self.get_response(request)
+            if response.status_code >= 400 and _is_api_path(request.path) and _is_html(response):
+                response = _as_envelope(response)
             response["X-Request-ID"] = rid
             return response
 

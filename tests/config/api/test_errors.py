@@ -83,3 +83,27 @@ def test_method_not_allowed_is_405_in_the_envelope(api_client):
 
     assert response.status_code == 405
     assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_bad_host_header_on_an_api_path_is_the_envelope(anon_client, debug):
+    with override_settings(DEBUG=debug):
+        response = anon_client.get("/api/products/sync?syncId=x", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"success": False, "error": "Bad request", "details": []}
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_crash_outside_drf_on_an_api_path_is_the_envelope(client, monkeypatch, debug):
+    def boom(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("config.api.views.postman_collection", boom)
+    client.raise_request_exception = False
+    with override_settings(DEBUG=debug):
+        response = client.get("/api/postman/")
+
+    assert response.status_code == 500
+    assert response.json()["success"] is False
