@@ -12,6 +12,7 @@ import pytest
 
 from catalog.models import Product
 from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
+from syncjobs.tasks import sweep_stale_jobs_task
 from tests.factories.images import image_b64, image_item
 from tests.factories.webhooks import sign, webhook_body, webhook_payload
 from webhooks.models import WebhookDelivery
@@ -429,6 +430,16 @@ def test_broker_down_answers_200_and_the_sweeper_sends_the_delivery_again(
     assert apply_async.call_args.args[0] == (delivery.pk,)
     delivery_process(delivery_id=delivery.pk)
     assert deliveries_sweep(stale_seconds=0) == 0  # applied: never sent again
+
+
+def test_the_beat_sweep_task_sends_lost_deliveries_again(webhook_client, settings, django_capture_on_commit_callbacks):
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async", side_effect=ConnectionError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            webhook_client.deliver(webhook_payload(reference="SW1"), process=False)
+    settings.SYNC_STALE_SECONDS = 0
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
+        assert sweep_stale_jobs_task() == 1
+    assert apply_async.call_args.args[0] == (WebhookDelivery.objects.get(reference="SW1").pk,)
 
 
 # --- throttling, method ------------------------------------------------------------------------
