@@ -278,9 +278,11 @@ def test_a_viewer_sees_every_page_and_every_operation_is_refused(page, live_serv
         f"{base}/catalog/product/",
         f"{base}/catalog/product/{coffee.pk}/change/",
         f"{base}/catalog/brand/",
+        f"{base}/catalog/brand/{coffee.brand_id}/change/",
         f"{base}/exports/productsupbatch/",
         f"{base}/exports/productsupbatch/{batch.pk}/change/",
         f"{base}/webhooks/webhookdelivery/",
+        f"{base}/alerts/alert/",
         f"{base}/django_celery_beat/periodictask/",
         f"{base}/django_celery_beat/periodictask/{schedule.pk}/change/",
     ]
@@ -319,6 +321,8 @@ def test_a_viewer_sees_every_page_and_every_operation_is_refused(page, live_serv
         assert status == 200, action  # the list again, the action unknown to this user: nothing done
     edit = f"{base}/django_celery_beat/periodictask/{schedule.pk}/change/"
     assert forged_post(page, edit, {"name": schedule.name, "task": schedule.task}) == 403
+    brand = f"{base}/catalog/brand/{coffee.brand_id}/change/"
+    assert forged_post(page, brand, {"presta_manufacturer_id": "99"}) == 403
 
     # Nothing changed.
     failed.refresh_from_db()
@@ -328,6 +332,8 @@ def test_a_viewer_sees_every_page_and_every_operation_is_refused(page, live_serv
     assert ProductsupBatch.objects.get(pk=batch.pk).status == "failed" and ProductsupBatch.objects.count() == 1
     schedule.refresh_from_db()
     assert schedule.enabled and schedule.total_run_count == 0
+    coffee.brand.refresh_from_db()
+    assert coffee.brand.presta_manufacturer_id == 7
 
 
 def test_lists_show_their_key_columns_at_1280_with_the_sidebar_open(page, live_server, viewer):
