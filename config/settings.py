@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -330,8 +331,12 @@ LOGGING_CONFIG = "config.logs.configure"
 # Every process of the service on this machine writes its counters here and /metrics adds them up
 # (prometheus_client's multiprocess mode). Named before any metric exists; one directory per machine.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics"))
+try:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only code directory (containers): the machine's temporary directory instead
+    PROMETHEUS_MULTIPROC_DIR = str(Path(tempfile.gettempdir()) / "products-sync-metrics")
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
-Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # Bearer token for GET /metrics; unset: open.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 

@@ -9,6 +9,7 @@ so callers (services, tasks) decide what to retry from the exception type alone:
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from datetime import UTC
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+
+logger = logging.getLogger(__name__)
 
 # (connect, read) seconds. Every outbound call passes an explicit timeout (ruff S113 guards raw calls).
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -137,7 +140,10 @@ class ObservedAdapter(HTTPAdapter):
     def _notify(self, status: int | None) -> None:
         outcome = request_outcome(status)
         for observer in _observers:
-            observer(self.system, outcome)
+            try:
+                observer(self.system, outcome)
+            except Exception:  # counting a call must never fail the call (logged)
+                logger.warning("request observer %r failed", observer, exc_info=True)
 
 
 def build_session(
