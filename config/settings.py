@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.logs import logging_config
 from config.sentry import sentry_init
@@ -227,13 +228,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged task (a worker died) after the visibility timeout. The SQLAlchemy
-# transport of `make run` passes its options to create_engine, so it gets none.
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
-    if CELERY_BROKER_URL.startswith(("redis", "rediss", "sentinel"))
-    else {}
-)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues: `sync` (one product's job: webhook, API retries), `bulk` (full resyncs, chunked), `exports`
 # (Productsup batches). A plain `celery -A config worker` consumes all three; dedicated workers per
@@ -315,10 +309,34 @@ if DEBUG and not GESMART_WEBHOOK_SECRET:
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=10.0)
 SYNC_RETRY_MAX_SECONDS = env.float("SYNC_RETRY_MAX_SECONDS", default=3600.0)
-SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=900)  # sweeper: pending/processing older than this
+# A job whose worker died or whose broker message was lost runs again within this many seconds of a worker
+# being available (every worker's recovery sweeper: syncjobs/services/recovery.py).
+SYNC_RECOVERY_SECONDS = env.int("SYNC_RECOVERY_SECONDS", default=120)
+# Beat's sweeper: webhook deliveries the worker has not applied this long are sent again.
+SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=900)
+# POST /api/products/sync answers within this many seconds of the call, all tries included (502 + syncId past it).
+SYNC_REQUEST_DEADLINE_SECONDS = env.float("SYNC_REQUEST_DEADLINE_SECONDS", default=30.0)
 SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
 SYNC_FAILED_RETENTION_DAYS = env.int("SYNC_FAILED_RETENTION_DAYS", default=180)
 FULL_RESYNC_CRON = env.str("FULL_RESYNC_CRON", default="0 3 * * *")
+
+# Redis holds a delivered, unacknowledged message (a delayed retry waiting for its countdown, a running task)
+# for the visibility timeout, then delivers it again. It must exceed the longest countdown we send (a job
+# retry: at most SYNC_RETRY_MAX_SECONDS, Retry-After included; a Productsup full export retry: 3600 s), or
+# delayed retries would run twice. A dead worker's messages are recovered by the sweeper, not by this.
+# The SQLAlchemy transport of `make run` passes its options to create_engine, so it gets none.
+_LONGEST_COUNTDOWN = max(SYNC_RETRY_MAX_SECONDS, 3600.0)
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=int(_LONGEST_COUNTDOWN) + 600)
+if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_COUNTDOWN:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s) must exceed the longest retry countdown "
+        f"({_LONGEST_COUNTDOWN:.0f} s, SYNC_RETRY_MAX_SECONDS)"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    if CELERY_BROKER_URL.startswith(("redis", "rediss", "sentinel"))
+    else {}
+)
 
 # --- Logs (docs/operations.md) ----------------------------------------------------------------
 # One JSON object per line in every process (web, worker, beat, commands), or plain text for `make run`.

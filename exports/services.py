@@ -194,10 +194,10 @@ def productsup_flush_schedule() -> bool:
         return False
     try:
         productsup_flush_task.apply_async(countdown=countdown)
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - broker down: never fail the caller, whose data is committed
         # Give the marker back: the next change, or the recovery sweeper's pass, schedules it again.
         state.update(flush_due_at=None)
-        logger.warning("Could not enqueue the Productsup flush; it is scheduled again later", exc_info=True)
+        logger.warning("Could not enqueue the Productsup flush; it is scheduled again later: %r", exc)
         return False
     return True
 

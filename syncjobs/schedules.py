@@ -11,7 +11,7 @@ def ensure_default_schedules(PeriodicTask, IntervalSchedule, CrontabSchedule, *,
             "name": "Sweep stale sync jobs",
             "task": "syncjobs.tasks.sweep_stale_jobs_task",
             "every_seconds": 60,
-            "description": "Re-enqueue jobs a broker or worker lost (SYNC_STALE_SECONDS).",
+            "description": "Re-enqueue jobs a broker or worker lost (each worker does it too, every few seconds).",
         },
         {
             "name": "Prune old sync jobs",

@@ -52,10 +52,13 @@ def sync_jobs_task(job_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def sweep_stale_jobs_task() -> int:
-    from syncjobs.services.maintenance import jobs_sweep
+    """One recovery pass (every worker also runs them on its own, every few seconds), and webhook deliveries
+    whose message was lost (SYNC_STALE_SECONDS)."""
+    from syncjobs.services.recovery import jobs_recover
     from webhooks.services import deliveries_sweep
 
-    return jobs_sweep() + deliveries_sweep()
+    report = jobs_recover()
+    return len(report.orphaned) + len(report.resent) + deliveries_sweep()
 
 
 @shared_task(acks_late=True)

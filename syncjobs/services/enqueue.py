@@ -78,8 +78,8 @@ def task_send(
     """Publish any task of the app now; a broker failure is logged and answered False, never raised."""
     try:
         task.apply_async(args, kwargs=kwargs or None, countdown=countdown, headers=headers, queue=queue)
-    except Exception:
-        logger.warning("Could not enqueue %s (%s); it is sent again later", what or task.name, task.name, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: what the task works on is stored in the database
+        logger.warning("Could not enqueue %s (%s); it is sent again later: %r", what or task.name, task.name, exc)
         return False
     return True
 

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage
@@ -38,7 +41,7 @@ from connectors.prestashop.diff import ShopCopy
 from connectors.prestashop.state import ShopState
 from connectors.prestashop.types import ProductSpec, PushFailed, PushResult
 from exports.services import productsup_product_changed
-from syncjobs.locks import reference_lock
+from syncjobs.locks import lock_acquire, lock_release, reference_lock, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob, SyncOutcome, SyncSource, SyncStatus
 from webhooks.categories import category_warnings
 
@@ -361,6 +364,89 @@ def job_record(work: Work) -> SyncJob:
     return job
 
 
+class DeadlinePassed(Exception):
+    """The shop had not answered by the deadline; the run carries on in the background (`job`: as it is now)."""
+
+    def __init__(self, job: SyncJob) -> None:
+        super().__init__(job.sync_id)
+        self.job = job
+
+
+_background = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sync-deadline")
+
+
+def _on_connection(conn, step, work: Work) -> None:
+    """Run `step(work)` in this thread on `conn` (the request's connection, shared: the request waits)."""
+    connections[DEFAULT_DB_ALIAS] = conn
+    try:
+        step(work)
+    finally:
+        connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+
+
+def _prepare_and_execute(work: Work) -> None:
+    job_prepare(work)
+    job_execute(work)
+
+
+def _record_handed_off(conn, future: Future, work: Work, lock: str) -> None:
+    """A run handed off at the deadline: wait for its shop calls, record them, release its lock."""
+    connections[DEFAULT_DB_ALIAS] = conn
+    try:
+        try:
+            future.result()
+        except Exception as exc:  # noqa: BLE001 - recorded on the job like any failure
+            work.error = work.error or exc
+        job_record(work)
+    except Exception:
+        logger.exception(
+            "The handed-off run of sync job %s failed; the recovery sweeper sends it again", work.job.sync_id
+        )
+    finally:
+        try:
+            lock_release(lock)
+        finally:
+            conn.close()
+            conn.dec_thread_sharing()
+            connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+
+
+def job_run_within(*, job_id: int, deadline: float, trigger: str = SyncAttempt.Trigger.REQUEST, user=None) -> SyncJob:
+    """`job_run`, bounded: if the run (its preparation and shop calls) has not ended by `deadline`
+    (time.monotonic()), raise DeadlinePassed; the run carries on in a background thread, on the request's
+    database session (which holds the reference lock), and is recorded when the shop answers (or its retry
+    queued for the worker). The request gets a fresh connection."""
+    reference = SyncJob.objects.values_list("reference", flat=True).get(pk=job_id)
+    lock = reference_lock_name(reference)
+    conn = connections[DEFAULT_DB_ALIAS]
+    lock_acquire(lock)
+    handed_off = False
+    try:
+        try:
+            work = job_begin(job_id=job_id, trigger=trigger, user=user)
+        except JobNotRunnable:
+            return SyncJob.objects.get(pk=job_id)
+        conn.inc_thread_sharing()
+        try:
+            future = _background.submit(_on_connection, conn, _prepare_and_execute, work)
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                handed_off = True
+                connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+                threading.Thread(
+                    target=_record_handed_off, args=(conn, future, work, lock), name="sync-handoff", daemon=True
+                ).start()
+                raise DeadlinePassed(work.job) from None
+        finally:
+            if not handed_off:
+                conn.dec_thread_sharing()
+        return job_record(work)
+    finally:
+        if not handed_off:
+            lock_release(lock)
+
+
 def job_run(*, job_id: int, trigger: str = SyncAttempt.Trigger.WORKER, user=None, reopen: bool = False) -> SyncJob:
     """Run one job now, holding its reference's lock (so no two runs of one reference overlap anywhere)."""
     reference, sync_id = SyncJob.objects.values_list("reference", "sync_id").get(pk=job_id)
@@ -373,6 +459,12 @@ def job_run(*, job_id: int, trigger: str = SyncAttempt.Trigger.WORKER, user=None
             job_prepare(work)
             job_execute(work)
         except SoftTimeLimitExceeded:
-            job_record(work)  # the attempt is closed and a retry queued before the task stops
+            try:
+                job_record(work)  # the attempt is closed and a retry queued before the task stops
+            except Exception:
+                # The limit cut a database call short: drop the session (and the lock with it), so the
+                # recovery sweeper finds the job orphaned and sends it again.
+                logger.exception("Sync job %s: could not record its run past the time limit", work.job.sync_id)
+                connections[DEFAULT_DB_ALIAS].close()
             raise
         return job_record(work)

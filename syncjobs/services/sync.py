@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
@@ -13,7 +15,7 @@ from webhooks.selectors import delivery_pending_job
 
 from .batch import batch_dependencies, jobs_run_concurrently
 from .intake import job_intake_delete, job_intake_product
-from .runner import job_run
+from .runner import DeadlinePassed, job_run, job_run_within
 from .shop import shop_unknown_categories
 
 
@@ -47,9 +49,25 @@ def _raise_if_failed(job: SyncJob) -> None:
 
 
 def product_sync(*, payload: object, user=None, force: bool = False) -> SyncJob:
+    """Store and run the product now; answered within SYNC_REQUEST_DEADLINE_SECONDS of the call, all tries
+    included (past it: 502 with the syncId, and the run carries on in the background)."""
+    deadline = time.monotonic() + settings.SYNC_REQUEST_DEADLINE_SECONDS
     data = product_validate(payload, check_categories=shop_unknown_categories)
     job = job_intake_product(data=data, payload=payload, source=SyncSource.API, user=user, force=force)
-    job = job_run(job_id=job.pk, trigger=SyncAttempt.Trigger.REQUEST, user=user)
+    try:
+        job = job_run_within(job_id=job.pk, deadline=deadline, trigger=SyncAttempt.Trigger.REQUEST, user=user)
+    except DeadlinePassed as late:
+        raise UpstreamError(
+            "PrestaShop did not answer in time; the sync carries on in the background",
+            details=[detail("", f"No answer within {settings.SYNC_REQUEST_DEADLINE_SECONDS} s.")],
+            data={
+                "syncId": late.job.sync_id,
+                "status": late.job.status,
+                "reference": late.job.reference,
+                "productId": late.job.product_id,
+                "retrying": True,
+            },
+        ) from None
     _raise_if_failed(job)
     return job
 

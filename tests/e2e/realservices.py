@@ -27,6 +27,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 __all__ = [
+    "PrivateRedis",
+    "fixture_private_redis",
+    "fixture_private_services",
+    "fixture_private_workers",
     "fixture_real_broker",
     "fixture_realservices",
     "fixture_sandbox",
@@ -105,16 +109,16 @@ def fixture_realservices(transactional_db, real_broker, settings, monkeypatch):
     previous = app.conf.broker_url
     # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
     monkeypatch.setenv("CELERY_BROKER_URL", real_broker)
-    _point_app(app, real_broker)
+    point_app(app, real_broker)
     try:
         yield real_broker
     finally:
         monkeypatch.setenv("CELERY_BROKER_URL", previous)
-        _point_app(app, previous)
+        point_app(app, previous)
         _flush(real_broker)
 
 
-def _point_app(app, url: str) -> None:
+def point_app(app, url: str) -> None:
     """Make the Celery app publish to `url` from now on (drop pooled connections to the old broker)."""
     app.conf.broker_url = url
     app.conf.broker_write_url = url
@@ -188,6 +192,8 @@ class WorkerPool:
     shop_url: str
     tmp: Path
     started: list[Worker] = field(default_factory=list)
+    # Only what a production operator sets (no test shortcuts for retries and timeouts).
+    operator_only: bool = False
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -205,16 +211,19 @@ class WorkerPool:
             PRESTASHOP_URL=self.shop_url,
             PRESTASHOP_API_KEY=SANDBOX_KEY,
             PRESTASHOP_PUBLIC_URL=self.shop_url,
-            PRESTASHOP_TIMEOUT="10",
             PRODUCTSUP_ENABLED="0",
             GESMART_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            # Retries come back within a second or two, and a storm never runs out of attempts.
-            SYNC_RETRY_BASE_SECONDS="0.2",
-            SYNC_RETRY_MAX_SECONDS="1",
-            SYNC_MAX_ATTEMPTS="40",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
+        if not self.operator_only:
+            env.update(
+                PRESTASHOP_TIMEOUT="10",
+                # Retries come back within a second or two, and a storm never runs out of attempts.
+                SYNC_RETRY_BASE_SECONDS="0.2",
+                SYNC_RETRY_MAX_SECONDS="1",
+                SYNC_MAX_ATTEMPTS="40",
+            )
         env.update(extra)
         return env
 
@@ -297,3 +306,106 @@ def fixture_workers(realservices, sandbox):
         finally:
             pool.stop_all()
             print(pool.logs())  # shown by pytest only when the test failed
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the test's own (loopback, no persistence), which the test may stop, start and flush."""
+
+    port: int
+    tmp: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def up():
+            try:
+                return self.client().ping()
+            except Exception:  # noqa: BLE001 - not listening yet
+                return False
+
+        wait_for(up, timeout=10, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def flush(self) -> None:
+        self.client().flushdb()
+
+
+def _free_port() -> int:
+    """A free loopback port (the OS picks it)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(name="private_redis")
+def fixture_private_redis():
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server (Debian package redis-server)")
+    with tempfile.TemporaryDirectory(prefix="products-sync-redis-") as tmp:
+        server = PrivateRedis(port=_free_port(), tmp=Path(tmp))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(name="private_services")
+def fixture_private_services(transactional_db, private_redis, settings, monkeypatch):
+    """Like `realservices`, on a private redis-server: the test process publishes there."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL (DATABASE_URL=postgres://…); the test database is {connection.vendor}")
+    from config.celery import app
+
+    settings.GESMART_WEBHOOK_SECRET = WEBHOOK_SECRET
+    previous = app.conf.broker_url
+    monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url)
+    point_app(app, private_redis.url)
+    try:
+        yield private_redis
+    finally:
+        monkeypatch.setenv("CELERY_BROKER_URL", previous)
+        point_app(app, previous)
+
+
+@pytest.fixture(name="private_workers")
+def fixture_private_workers(private_services, sandbox):
+    """Workers on the private redis-server with only what an operator sets: `private_workers.start(name)`."""
+    with tempfile.TemporaryDirectory(prefix="products-sync-workers-") as tmp:
+        pool = WorkerPool(broker_url=private_services.url, shop_url=sandbox.url, tmp=Path(tmp), operator_only=True)
+        try:
+            yield pool
+        finally:
+            pool.stop_all()
+            print(pool.logs())
+            for worker in pool.started:  # what the recovery sweeper did, in full
+                print("\n".join(line for line in worker.output().splitlines() if "ecovery" in line))
+                if os.environ.get("REALSERVICES_KEEP_LOGS"):
+                    Path(os.environ["REALSERVICES_KEEP_LOGS"], worker.log.name).write_text(worker.output())

@@ -1,4 +1,4 @@
-"""The sweeper (nothing lost) and retention (old rows pruned)."""
+"""Retention: old rows pruned, failed ones kept longer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from syncjobs.models import SyncJob
-from syncjobs.services.maintenance import jobs_prune, jobs_sweep
+from syncjobs.services.maintenance import jobs_prune
 from tests.factories.catalog import product_payload
 
 URL = "/api/products/sync"
@@ -21,29 +21,6 @@ def two_products(api_client, sandbox_shop):
     for ref in ("R1", "R2"):
         assert api_client.post_json(URL, product_payload(reference=ref, name=f"Name {ref}")).status_code == 200
     return [Product.objects.get(reference=r) for r in ("R1", "R2")]
-
-
-def test_sweeper_re_enqueues_lost_jobs(two_products, sandbox_shop, monkeypatch):
-    from syncjobs import tasks
-
-    sent = []
-    monkeypatch.setattr(tasks.sync_job_task, "apply_async", lambda args, **kw: sent.append(args[0]))
-    old = timezone.now() - timedelta(hours=1)
-    lost = SyncJob.objects.create(reference="R1", product=two_products[0], operation="update", source="webhook")
-    overdue = SyncJob.objects.create(
-        reference="R2",
-        product=two_products[1],
-        operation="update",
-        source="webhook",
-        status="failed",
-        next_retry_at=old,
-    )
-    fresh = SyncJob.objects.create(reference="R2", product=two_products[1], operation="update", source="webhook")
-    SyncJob.objects.filter(pk__in=[lost.pk, overdue.pk]).update(updated_at=old)
-
-    assert jobs_sweep(stale_seconds=60) == 2
-    assert sorted(sent) == sorted([lost.pk, overdue.pk])
-    assert fresh.pk not in sent
 
 
 def test_prune_keeps_recent_and_failed_jobs_longer(two_products, settings):

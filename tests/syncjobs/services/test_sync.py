@@ -38,3 +38,31 @@ def test_batch_reports_each_item(sandbox_shop):
 def test_unknown_sync_id_is_not_found():
     with pytest.raises(NotFoundError):
         job_get_by_sync_id(sync_id="sync_nope")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_shop_is_answered_502_with_the_sync_id_by_the_deadline_and_the_product_arrives(
+    api_client, sandbox_shop, settings
+):
+    import time
+
+    from tests.e2e.realservices import wait_for
+
+    settings.SYNC_REQUEST_DEADLINE_SECONDS = 2
+    sandbox_shop.latency_ms = 1200  # every shop call: a create takes several seconds
+    started = time.monotonic()
+    response = api_client.post_json("/api/products/sync", product_payload(reference="SLOW-1", name="Slow"))
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 502, response.content
+    assert elapsed < settings.SYNC_REQUEST_DEADLINE_SECONDS + 1, elapsed
+    body = response.json()
+    job = SyncJob.objects.get(reference="SLOW-1")
+    assert body["success"] is False and body["data"]["syncId"] == job.sync_id
+    wait_for(
+        lambda: SyncJob.objects.filter(pk=job.pk, status="completed").exists(),
+        timeout=60,
+        what="the run to carry on and complete",
+    )
+    assert sandbox_shop.product_by_reference("SLOW-1")["name"][1] == "Slow"
+    assert len([p for p in sandbox_shop.products() if p["reference"] == "SLOW-1"]) == 1
