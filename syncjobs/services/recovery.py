@@ -22,9 +22,9 @@ again, and the runner reconciles the shop with the product rather than replaying
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,14 +39,17 @@ from django.utils import timezone
 from exports.services import productsup_flush_schedule
 from syncjobs.locks import lock_release, lock_try, reference_lock_name
 from syncjobs.models import SyncAttempt, SyncJob, SyncStatus
-from syncjobs.tasks import sync_job_task
 
 from .enqueue import job_send
 
 logger = logging.getLogger(__name__)
 RECOVERY_LOCK = "sync:recovery"
 SYNC_QUEUE = "sync"
-_ARGSREPR = re.compile(r"^\((\d+),")
+BULK_QUEUE = "bulk"  # chunks of an import (`sync_jobs_task`), and job messages sent there
+QUEUES = (SYNC_QUEUE, BULK_QUEUE)
+ONE_JOB_TASK = "syncjobs.tasks.sync_job_task"
+CHUNK_TASK = "syncjobs.tasks.sync_jobs_task"
+JOB_TASKS = (ONE_JOB_TASK, CHUNK_TASK)
 BATCH = 1000
 
 
@@ -138,35 +141,49 @@ def jobs_expecting_a_message() -> int:
     return SyncJob.objects.filter(_awaiting(timezone.now()), dispatched_at__isnull=False).count()
 
 
-def _job_id(raw: bytes | str) -> int | None:
+def _message_job_ids(raw: bytes | str) -> list[int]:
+    """The job ids a queued message carries (`sync_job_task`: one; `sync_jobs_task`: a chunk)."""
     try:
         message = json.loads(raw)
-    except ValueError:
-        return None
-    headers = message.get("headers") or {}
-    if headers.get("task") != sync_job_task.name:
-        return None
-    match = _ARGSREPR.match(str(headers.get("argsrepr") or ""))
-    return int(match.group(1)) if match else None
+        task = (message.get("headers") or {}).get("task")
+        if task not in JOB_TASKS:
+            return []
+        body = message.get("body") or ""
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return []
+    return _ids_of(task, args)
+
+
+def _ids_of(task: str | None, args) -> list[int]:
+    if not args:
+        return []
+    first = args[0]
+    if task == CHUNK_TASK and isinstance(first, list):
+        return [int(i) for i in first if str(i).isdigit()]
+    if task == ONE_JOB_TASK and str(first).isdigit():
+        return [int(first)]
+    return []
 
 
 def _live_worker_ids(app) -> set[int]:
-    """Job ids of the sync-job tasks live workers hold: reserved, running or scheduled (a countdown)."""
+    """Job ids of the job tasks live workers hold: reserved, running or scheduled (a countdown)."""
     inspect = app.control.inspect(timeout=1.0)
-    ids = set()
+    ids: set[int] = set()
     for answer in (inspect.reserved(), inspect.active(), inspect.scheduled()):
         for tasks in (answer or {}).values():
             for task in tasks:
                 request = task.get("request", task)
-                args = request.get("args") or []
-                if request.get("name") == sync_job_task.name and args and str(args[0]).isdigit():
-                    ids.add(int(args[0]))
+                ids.update(_ids_of(request.get("name"), request.get("args") or []))
     return ids
 
 
 def broker_view(*, listing: bool) -> BrokerView:
-    """The broker's sync-job messages for jobs that wait for one: the queue (Redis: listed when `listing`,
-    else counted) and what live workers hold. Raises if the broker cannot be reached."""
+    """The broker's job messages for jobs that wait for one: the `sync` and `bulk` queues (Redis: listed when
+    `listing`, or when `bulk` holds any, else counted) and what live workers hold. Raises if the broker
+    cannot be reached."""
     app = current_app
     with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1)
@@ -175,20 +192,22 @@ def broker_view(*, listing: bool) -> BrokerView:
         client = getattr(channel, "client", None)
         if conn.transport.driver_type == "redis" and client is not None:
             depth = int(client.llen(SYNC_QUEUE))
-            if listing:
+            bulk = int(client.llen(BULK_QUEUE))
+            if listing or bulk:  # a bulk message carries many jobs: only a listing can count them
                 queued_ids = set()
-                for start in range(0, depth + BATCH, BATCH):
-                    for raw in client.lrange(SYNC_QUEUE, start, start + BATCH - 1):
-                        if (job_id := _job_id(raw)) is not None:
-                            queued_ids.add(job_id)
+                for queue, length in ((SYNC_QUEUE, depth), (BULK_QUEUE, bulk)):
+                    for start in range(0, length + BATCH, BATCH):
+                        for raw in client.lrange(queue, start, start + BATCH - 1):
+                            queued_ids.update(_message_job_ids(raw))
         else:
-            depth = int(channel.queue_declare(queue=SYNC_QUEUE, passive=True).message_count)
+            depth = sum(int(channel.queue_declare(queue=q, passive=True).message_count) for q in QUEUES)
     held_ids = _live_worker_ids(app)
     # Only what workers hold for jobs that still wait (a running job's own message is not one).
     waiting = SyncJob.objects.filter(_awaiting(timezone.now()), pk__in=held_ids).count() if held_ids else 0
     if queued_ids is None:
         return BrokerView(count=depth + waiting, ids=held_ids if depth == 0 else None)
-    return BrokerView(count=depth + waiting, ids=queued_ids | held_ids)
+    queued = SyncJob.objects.filter(_awaiting(timezone.now()), pk__in=queued_ids).count() if queued_ids else 0
+    return BrokerView(count=queued + waiting, ids=queued_ids | held_ids)
 
 
 def jobs_lost(*, pause: float = 1.0, limit: int = BATCH) -> list[int]:

@@ -17,13 +17,16 @@ from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import transaction
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product
+from catalog.validation import product_validate
 from syncjobs.models import ResyncRun, SyncAttempt, SyncJob, SyncOperation, SyncSource, SyncStatus
-from syncjobs.services.enqueue import job_send
+from syncjobs.services.enqueue import job_enqueue, job_send
+from syncjobs.services.intake import job_intake_product
+from syncjobs.services.manual import product_sync_request
 from tests.e2e.realservices import (  # noqa: F401 - fixtures, registered by name
     WEBHOOK_SECRET,
     fixture_private_redis,
@@ -32,6 +35,7 @@ from tests.e2e.realservices import (  # noqa: F401 - fixtures, registered by nam
     fixture_sandbox,
     wait_for,
 )
+from tests.factories.backoffice import action_url
 from tests.factories.catalog import product_payload
 from tests.factories.images import image_item
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_payload
@@ -42,13 +46,24 @@ FINAL = (SyncStatus.COMPLETED, SyncStatus.PARTIAL)
 RECOVERY = django_settings.SYNC_RECOVERY_SECONDS  # the default: the workers are not told otherwise
 
 
-def deliver(payload: dict) -> int:
+def queue_job(**overrides) -> int:
+    """Store a product and its pending job and send its message after commit, as every enqueue path does."""
+    payload = webhook_payload(**overrides)
+    data = product_validate(payload, check_categories=lambda ids: [])
+    with transaction.atomic():
+        job = job_intake_product(data=data, payload=payload, source=SyncSource.WEBHOOK, converge=True)
+        job_enqueue(job)
+    return job.pk
+
+
+def deliver(payload: dict) -> str:
+    """A signed webhook delivery; its syncId."""
     body = json.dumps(payload).encode()
     response = Client().post(
         WEBHOOK_URL, data=body, content_type="application/json", HTTP_X_GESMART_SIGNATURE=sign(body, WEBHOOK_SECRET)
     )
     assert response.status_code == 200, response.content
-    return SyncJob.objects.get(sync_id=response.json()["data"]["syncId"]).pk
+    return response.json()["data"]["syncId"]
 
 
 def wait_all_final(ids: list[int], *, timeout: float, pool) -> float:
@@ -80,9 +95,7 @@ def test_whole_worker_sigkilled_with_jobs_in_flight_all_complete_within_the_reco
     first = private_workers.start("w1", concurrency=4)
     sandbox.latency_ms = 250
     references = [f"SIGK-{i}" for i in range(20)]
-    ids = [
-        deliver(webhook_payload(reference=r, name=f"Kill {r}", images=[image_item("front.png")])) for r in references
-    ]
+    ids = [queue_job(reference=r, name=f"Kill {r}", images=[image_item("front.png")]) for r in references]
     wait_for(
         lambda: SyncJob.objects.filter(pk__in=ids, status=SyncStatus.PROCESSING).count() >= 2,
         timeout=60,
@@ -107,7 +120,7 @@ def test_whole_worker_sigkilled_with_jobs_in_flight_all_complete_within_the_reco
 
 def test_broker_flushed_with_50_jobs_pending_all_complete_within_the_recovery_time(private_workers, sandbox):
     references = [f"FLUSH-{i}" for i in range(50)]
-    ids = [deliver(webhook_payload(reference=r, name=f"Flushed {r}")) for r in references]
+    ids = [queue_job(reference=r, name=f"Flushed {r}") for r in references]
     assert private_workers_queue_len(private_workers) == 50
 
     private_workers_redis(private_workers).flushdb()  # the broker restarted without persistence
@@ -247,7 +260,9 @@ def test_broker_down_during_sync_and_batch_answers_200_and_every_job_completes_o
         "/api/products/sync/batch",
         {"products": [product_payload(reference=f"DOWN-B{i}") for i in range(3)]},
     )
-    queued = deliver(webhook_payload(reference="DOWN-W", name="Queued while the broker was down"))
+    with transaction.atomic():  # staff's "sync to shop now": a job for the worker, its message refused
+        queued = product_sync_request(product=Product.objects.get(reference="DOWN-1"), force=True).pk
+    assert deliver(webhook_payload(reference="DOWN-W"))  # the webhook is answered 200 (its delivery is stored)
 
     assert sync.status_code == 200, sync.content
     assert sync.json()["data"]["status"] == "completed"
@@ -256,12 +271,13 @@ def test_broker_down_during_sync_and_batch_answers_200_and_every_job_completes_o
     assert SyncJob.objects.get(pk=queued).status == SyncStatus.PENDING
     # What Productsup must hear of is kept: the four products in the shop wait for the flush the broker refused.
     assert Product.objects.filter(reference__startswith="DOWN-", productsup_dirty_at__isnull=False).count() == 4
+    assert SyncJob.objects.get(pk=queued).dispatched_at is None  # never sent: the sweeper's to send
 
     private_redis.start()  # back, empty
     ids = list(SyncJob.objects.filter(reference__startswith="DOWN-").values_list("pk", flat=True))
     wait_all_final(ids, timeout=RECOVERY, pool=private_workers)
-    assert sandbox.product_by_reference("DOWN-W")["name"][1] == "Queued while the broker was down"
-    assert_once_in_the_shop(sandbox, ["DOWN-1", "DOWN-B0", "DOWN-B1", "DOWN-B2", "DOWN-W"], images=0)
+    assert SyncJob.objects.get(pk=queued).attempts == 1  # run by the worker once the broker was back
+    assert_once_in_the_shop(sandbox, ["DOWN-1", "DOWN-B0", "DOWN-B1", "DOWN-B2"], images=0)
 
 
 def test_a_resync_chunk_past_its_soft_time_limit_ends_the_run_and_a_new_one_starts_at_once(
@@ -272,7 +288,7 @@ def test_a_resync_chunk_past_its_soft_time_limit_ends_the_run_and_a_new_one_star
     private_workers.start("w1", concurrency=1, CELERY_TASK_SOFT_TIME_LIMIT="2", CELERY_TASK_TIME_LIMIT="30")
     sandbox.latency_ms = 500  # every product takes longer than the whole chunk may
 
-    start = reverse("admin:syncjobs_resyncrun_start")
+    start = action_url("syncjobs_resyncrun", "start_resync")  # the dashboard's button
     assert admin_client.post(start).status_code == 302
     first = ResyncRun.objects.get()
     wait_for(
