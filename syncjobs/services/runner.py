@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from catalog.models import Product, ProductImage
 from config import metrics
-from config.logs import log_context
+from config.logs import log_context, log_context_get
 from connectors.http import Backoff, RemoteError, RemoteUnavailable
 from connectors.prestashop.diff import ShopCopy
 from connectors.prestashop.state import ShopState
@@ -375,11 +375,13 @@ class DeadlinePassed(Exception):
 _background = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sync-deadline")
 
 
-def _on_connection(conn, step, work: Work) -> None:
-    """Run `step(work)` in this thread on `conn` (the request's connection, shared: the request waits)."""
+def _on_connection(conn, step, work: Work, context: dict[str, str]) -> None:
+    """Run `step(work)` in this thread on `conn` (the request's connection, shared: the request waits), its
+    log lines tagged like the request's."""
     connections[DEFAULT_DB_ALIAS] = conn
     try:
-        step(work)
+        with log_context(**{**context, "sync_id": work.job.sync_id, "reference": work.job.reference}):
+            step(work)
     finally:
         connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
 
@@ -428,7 +430,7 @@ def job_run_within(*, job_id: int, deadline: float, trigger: str = SyncAttempt.T
             return SyncJob.objects.get(pk=job_id)
         conn.inc_thread_sharing()
         try:
-            future = _background.submit(_on_connection, conn, _prepare_and_execute, work)
+            future = _background.submit(_on_connection, conn, _prepare_and_execute, work, log_context_get())
             try:
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
             except FutureTimeout:
