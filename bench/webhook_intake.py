@@ -473,6 +473,7 @@ def _env(tmp: Path, broker: str | None) -> dict[str, str]:
         API_THROTTLE_RATE="10000000/min",
         PRODUCTSUP_ENABLED="0",
         PRESTASHOP_API_KEY=SHOP_KEY,
+        PRESTASHOP_URL="http://127.0.0.1:9",  # production settings need one; each mode sets its shop's
         LOG_LEVEL="WARNING",
     )
     if broker:

@@ -19,6 +19,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def dev_env_write(data_dir: Path) -> Path:
+    """`{data_dir}/dev.env`: DJANGO_DEBUG=1 and generated dev secrets, written once (settings read it, so every
+    `manage.py` command run beside `make run` has the same environment). Secrets an older `make run` kept
+    in `secret_key`/`webhook_secret` files are carried over."""
+    path = data_dir / "dev.env"
+    if path.exists():
+        return path
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    def kept_or_new(old_file: str) -> str:
+        old = data_dir / old_file
+        return old.read_text().strip() if old.is_file() else secrets.token_urlsafe(48)
+
+    path.write_text(
+        "# Written once by `make run` (config/devserver.py) for this checkout's development server. Not for production.\n"
+        "DJANGO_DEBUG=1\n"
+        f"DJANGO_SECRET_KEY={kept_or_new('secret_key')}\n"
+        f"GESMART_WEBHOOK_SECRET={kept_or_new('webhook_secret')}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DJANGO_DEBUG", "1")
@@ -59,6 +82,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = _env()
+    dev_env_write(Path(env.get("PRODUCTS_SYNC_DATA_DIR") or ROOT / "var"))
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     import django
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics (SPEC §9.2): `GET /metrics`, the families and labels of the table.
+"""Prometheus metrics (docs/operations.md, Metrics): `GET /metrics`, the families and labels of the table.
 
 - Counters and the histogram use prometheus_client's multiprocess mode: each gunicorn and worker process
   writes its own small file in `PROMETHEUS_MULTIPROC_DIR` (set from settings; one directory per machine,
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Min
@@ -32,6 +34,22 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from syncjobs.models import SyncJob
+
+
+def _metrics_dir() -> str:
+    """Create the directory settings name (before the first metric: settings write nothing). On a read-only
+    code directory (containers) every process falls back to the same one in the machine's temporary dir."""
+    path = Path(settings.PROMETHEUS_MULTIPROC_DIR)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "products-sync-metrics"
+        path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+METRICS_DIR = _metrics_dir()
 
 if values.ValueClass is values.MutexValue and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # prometheus_client was imported before the settings named the directory: switch now, before any metric.

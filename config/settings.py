@@ -1,14 +1,18 @@
 """Settings, all from the environment (docs/operations.md). Defaults suit `make run` on a bare machine.
 
 Production: set DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), CELERY_BROKER_URL
-(Redis or RabbitMQ) and the shop credentials. Every variable is listed in the README.
+(Redis or RabbitMQ) and the shop credentials. Every variable is listed in the README. With DJANGO_DEBUG=0 a
+missing secret key, shop URL/key or (while PRODUCTSUP_ENABLED) Productsup credential stops the start with
+one line naming it.
+
+Importing this module writes nothing: `make run` writes its generated dev secrets to `{DATA_DIR}/dev.env`
+(config/devserver.py), and this module reads that file when present, so every `manage.py` command run
+beside `make run` gets the same environment.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import tempfile
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -22,26 +26,21 @@ from config.sentry import sentry_init
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
-# Local data dir for `make run`: SQLite file, embedded broker, generated secrets.
+# Local data dir for `make run`: SQLite file, embedded broker, the dev environment file.
 DATA_DIR = Path(env.str("PRODUCTS_SYNC_DATA_DIR", default=str(BASE_DIR / "var")))
+
+# Written by `make run` (DJANGO_DEBUG=1, generated secrets). The process environment wins over it, and an
+# explicit DJANGO_DEBUG=0 ignores it.
+DEV_ENV_FILE = DATA_DIR / "dev.env"
+if DEV_ENV_FILE.is_file() and env.bool("DJANGO_DEBUG", default=True):
+    environ.Env.read_env(DEV_ENV_FILE)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-
-def _local_secret(name: str) -> str:
-    """A secret generated once and kept in the data dir (development only)."""
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret("secret_key")
-else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: fails at start when missing
+# Outside DEBUG there is no default: see the check at the end of this module.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
+    "django-insecure-development-only-never-in-production" if DEBUG else ""
+)
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -246,8 +245,11 @@ SANDBOX_PRESTASHOP_PORT = env.int("SANDBOX_PRESTASHOP_PORT", default=8081)
 SANDBOX_PRESTASHOP_KEY = "SANDBOXKEYSANDBOXKEYSANDBOXKEY32"
 # The sandbox shop's upload limit: a real PrestaShop 8.2 on default PHP refuses images over 2,000 KB (code 72).
 SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES = env.int("SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES", default=2_000_000)
-PRESTASHOP_URL = env.str("PRESTASHOP_URL", default=f"http://127.0.0.1:{SANDBOX_PRESTASHOP_PORT}").rstrip("/")
-PRESTASHOP_API_KEY = env.str("PRESTASHOP_API_KEY", default=SANDBOX_PRESTASHOP_KEY)
+# The sandbox shop is the default only under DEBUG: in production a forgotten URL or key stops the start.
+PRESTASHOP_URL = env.str(
+    "PRESTASHOP_URL", default=f"http://127.0.0.1:{SANDBOX_PRESTASHOP_PORT}" if DEBUG else ""
+).rstrip("/")
+PRESTASHOP_API_KEY = env.str("PRESTASHOP_API_KEY", default=SANDBOX_PRESTASHOP_KEY if DEBUG else "")
 PRESTASHOP_PUBLIC_URL = env.str("PRESTASHOP_PUBLIC_URL", default=PRESTASHOP_URL).rstrip("/")
 PRESTASHOP_DEFAULT_CATEGORY_ID = env.int("PRESTASHOP_DEFAULT_CATEGORY_ID", default=2)
 PRESTASHOP_TIMEOUT = env.float("PRESTASHOP_TIMEOUT", default=30.0)
@@ -272,14 +274,15 @@ PRODUCTSUP_TRANSPORT = env.str("PRODUCTSUP_TRANSPORT", default="platform")
 PRODUCTSUP_API_URL = env.str("PRODUCTSUP_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}").rstrip(
     "/"
 )  # the host; the client adds /platform/v2 and /product/v2 (a URL ending in /platform/v2 works too)
-PRODUCTSUP_CLIENT_ID = env.str("PRODUCTSUP_CLIENT_ID", default="1234")
-PRODUCTSUP_CLIENT_SECRET = env.str("PRODUCTSUP_CLIENT_SECRET", default="sandbox-secret")
-PRODUCTSUP_SITE = env.str("PRODUCTSUP_SITE", default="123")
+# Credentials default to the sandbox's only under DEBUG.
+PRODUCTSUP_CLIENT_ID = env.str("PRODUCTSUP_CLIENT_ID", default="1234" if DEBUG else "")
+PRODUCTSUP_CLIENT_SECRET = env.str("PRODUCTSUP_CLIENT_SECRET", default="sandbox-secret" if DEBUG else "")
+PRODUCTSUP_SITE = env.str("PRODUCTSUP_SITE", default="123" if DEBUG else "")
 PRODUCTSUP_STREAM_API_URL = env.str(
     "PRODUCTSUP_STREAM_API_URL", default=f"http://127.0.0.1:{SANDBOX_PRODUCTSUP_PORT}/stream"
 ).rstrip("/")
-PRODUCTSUP_STREAM_ID = env.str("PRODUCTSUP_STREAM_ID", default="1000")
-PRODUCTSUP_STREAM_TOKEN = env.str("PRODUCTSUP_STREAM_TOKEN", default="sandbox-stream-token")
+PRODUCTSUP_STREAM_ID = env.str("PRODUCTSUP_STREAM_ID", default="1000" if DEBUG else "")
+PRODUCTSUP_STREAM_TOKEN = env.str("PRODUCTSUP_STREAM_TOKEN", default="sandbox-stream-token" if DEBUG else "")
 PRODUCTSUP_FLUSH_SECONDS = env.int("PRODUCTSUP_FLUSH_SECONDS", default=60)
 PRODUCTSUP_SOFT_DELETE = env.bool("PRODUCTSUP_SOFT_DELETE", default=False)
 PRODUCTSUP_TIMEOUT = env.float("PRODUCTSUP_TIMEOUT", default=60.0)
@@ -301,9 +304,8 @@ PRODUCTSUP_FLUSH_TIME_LIMIT = env.int("PRODUCTSUP_FLUSH_TIME_LIMIT", default=900
 
 # --- Webhook ---------------------------------------------------------------------------------
 # One secret, or two comma-separated ones while rotating. Unset: every delivery is refused.
+# `make run` generates a dev secret into DEV_ENV_FILE and prints it.
 GESMART_WEBHOOK_SECRET = env.str("GESMART_WEBHOOK_SECRET", default="")
-if DEBUG and not GESMART_WEBHOOK_SECRET:
-    GESMART_WEBHOOK_SECRET = _local_secret("webhook_secret")
 
 # --- Sync pipeline ---------------------------------------------------------------------------
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
@@ -345,16 +347,11 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 LOGGING_CONFIG = "config.logs.configure"
 
-# --- Metrics (SPEC §9.2) ---------------------------------------------------------------------
+# --- Metrics (docs/operations.md) ---------------------------------------------------------------
 # Every process of the service on this machine writes its counters here and /metrics adds them up
 # (prometheus_client's multiprocess mode). Named before any metric exists; one directory per machine.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics"))
-try:
-    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
-except OSError:  # a read-only code directory (containers): the machine's temporary directory instead
-    PROMETHEUS_MULTIPROC_DIR = str(Path(tempfile.gettempdir()) / "products-sync-metrics")
-    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR  # config/metrics.py creates it (or a fallback)
 # Bearer token for GET /metrics; unset: open.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
@@ -387,3 +384,29 @@ sentry_init(
     release=SENTRY_RELEASE,
     traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
 )
+
+
+# --- Required in production ------------------------------------------------------------------
+def _missing_in_production() -> list[str]:
+    required = {
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "PRESTASHOP_URL": PRESTASHOP_URL,
+        "PRESTASHOP_API_KEY": PRESTASHOP_API_KEY,
+    }
+    if PRODUCTSUP_ENABLED and PRODUCTSUP_TRANSPORT == "stream":
+        required |= {"PRODUCTSUP_STREAM_ID": PRODUCTSUP_STREAM_ID, "PRODUCTSUP_STREAM_TOKEN": PRODUCTSUP_STREAM_TOKEN}
+    elif PRODUCTSUP_ENABLED:
+        required |= {
+            "PRODUCTSUP_CLIENT_ID": PRODUCTSUP_CLIENT_ID,
+            "PRODUCTSUP_CLIENT_SECRET": PRODUCTSUP_CLIENT_SECRET,
+            "PRODUCTSUP_SITE": PRODUCTSUP_SITE,
+        }
+    return [name for name, value in required.items() if not value]
+
+
+if not DEBUG and (_missing := _missing_in_production()):
+    # SystemExit, not ImproperlyConfigured: one line on stderr and exit code 1, no traceback.
+    raise SystemExit(
+        f"Products Sync cannot start: set {', '.join(_missing)} (required with DJANGO_DEBUG=0; "
+        "PRODUCTSUP_* only while PRODUCTSUP_ENABLED=1). See README, Settings."
+    )
