@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench install clean migrate superuser newman postman lock lock-upgrade
+.PHONY: run test lint bench install clean migrate superuser manage newman postman lock lock-upgrade
 
 # Installs come from the lock files (exact versions, hashes checked): requirements.txt is production,
 # requirements-dev.txt adds what `make run`, tests and tools need. Edit the *.in files, then `make lock`.
@@ -30,9 +30,21 @@ lock: $(STAMP)
 lock-upgrade:
 	$(MAKE) lock LOCK_FLAGS=--upgrade
 
-# Web server, worker, beat and the sandbox shops, all on embedded defaults (SQLite, SQLAlchemy-on-SQLite broker).
+# Web server, worker, beat and the sandbox shops, all on embedded defaults (SQLite, SQLAlchemy-on-SQLite broker),
+# supervised by honcho (Procfile.dev). `prepare` checks the ports first and exits 1 naming a busy one.
 run: $(STAMP)
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) -m config.devserver --port $(PORT)
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PY=$(PY) RUN_PORT=$(PORT) && \
+	procs=$$($(PY) -m config.devserver prepare --port $(PORT)) && \
+	exec $(VENV)/bin/honcho --no-colour -f Procfile.dev start $$procs
+
+# Any manage.py command in make run's environment: make manage CMD="resync --reference PROD001"
+manage: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py $(CMD)
+
+# A staff superuser for the admin (asks for the password; make run also made `admin`, see var/admin_password).
+superuser: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput --verbosity 0
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

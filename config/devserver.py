@@ -1,35 +1,54 @@
-"""`make run`: everything on one machine with embedded defaults.
+"""`make run`: the service on one machine with embedded defaults (SQLite, kombu's SQLAlchemy-on-SQLite broker,
+the sandbox shops), for a newcomer's first minutes and for development.
 
-Migrates, creates a local admin/API user on first start, then runs the sandbox shops, a Celery worker,
-Celery beat and the web server as child processes, prints where to go, and stops them all on Ctrl-C.
-No PostgreSQL, Redis or real shop is needed: SQLite and kombu's SQLAlchemy-on-SQLite broker in ./var.
+Processes are supervised by honcho (`Procfile.dev`: output prefixed per process, Ctrl-C stops them all, one
+that dies stops the rest). This module does the parts honcho has no notion of (docs/design.md):
+
+    python -m config.devserver prepare --port 8000   before honcho starts anything: every port it needs is
+                                                     free (else one line naming the busy one, exit 1, in well
+                                                     under 5 s), `var/dev.env` written once, migrations,
+                                                     staff groups, the local admin; prints the process names
+    python -m config.devserver banner --port 8000    a Procfile.dev process: waits until the web server, a
+                                                     worker (a real task round trip), beat and the sandboxes
+                                                     answer, then prints the URLs and logins, last
+    python -m config.devserver sandbox NAME          a sandbox with the ports/keys the settings name
+    python -m config.devserver beat                  celery beat with its pidfile in the data dir
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_SECONDS = 180
 
 
-def dev_env_write(data_dir: Path) -> Path:
-    """`{data_dir}/dev.env`: DJANGO_DEBUG=1 and generated dev secrets, written once (settings read it, so every
+def data_dir() -> Path:
+    return Path(os.environ.get("PRODUCTS_SYNC_DATA_DIR") or ROOT / "var")
+
+
+def dev_env_write(directory: Path) -> Path:
+    """`{directory}/dev.env`: DJANGO_DEBUG=1 and generated dev secrets, written once (settings read it, so every
     `manage.py` command run beside `make run` has the same environment). Secrets an older `make run` kept
     in `secret_key`/`webhook_secret` files are carried over."""
-    path = data_dir / "dev.env"
+    path = directory / "dev.env"
     if path.exists():
         return path
-    data_dir.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
 
     def kept_or_new(old_file: str) -> str:
-        old = data_dir / old_file
+        old = directory / old_file
         return old.read_text().strip() if old.is_file() else secrets.token_urlsafe(48)
 
     path.write_text(
@@ -42,165 +61,202 @@ def dev_env_write(data_dir: Path) -> Path:
     return path
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("DJANGO_DEBUG", "1")
-    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
-def _ensure_admin(env: dict[str, str], data_dir: Path) -> tuple[str, str] | None:
-    """Create `admin` with a generated password on first start; print it again on later starts."""
-    password_file = data_dir / "admin_password"
-    if password_file.exists():
-        return "admin", password_file.read_text().strip()
-    password = secrets.token_urlsafe(12)
-    code = (
-        "from django.contrib.auth import get_user_model; U = get_user_model();\n"
-        "import sys\n"
-        "if U.objects.filter(username='admin').exists(): sys.exit(3)\n"
-        f"U.objects.create_superuser('admin', 'admin@example.com', {password!r})\n"
-    )
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env)
-    if result.returncode == 3:
-        return None
-    result.check_returncode()
-    password_file.write_text(password)
-    password_file.chmod(0o600)
-    return "admin", password
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args()
-
-    env = _env()
-    dev_env_write(Path(env.get("PRODUCTS_SYNC_DATA_DIR") or ROOT / "var"))
-    os.environ.update({k: v for k, v in env.items() if k not in os.environ})
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
+
+
+def _sandboxes() -> dict[str, int]:
+    """The sandboxes `make run` starts (those the settings point at), by Procfile.dev name → port."""
     from django.conf import settings
 
-    data_dir = Path(settings.DATA_DIR)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    _manage("migrate", "--noinput", env=env)
-    _manage("setup_staff_groups", env=env)
-    credentials = _ensure_admin(env, data_dir)
+    found = {}
+    if settings.PRESTASHOP_URL == f"http://127.0.0.1:{settings.SANDBOX_PRESTASHOP_PORT}":
+        found["sandbox-prestashop"] = settings.SANDBOX_PRESTASHOP_PORT
+    if settings.PRODUCTSUP_ENABLED and settings.PRODUCTSUP_API_URL.startswith(
+        f"http://127.0.0.1:{settings.SANDBOX_PRODUCTSUP_PORT}"
+    ):
+        found["sandbox-productsup"] = settings.SANDBOX_PRODUCTSUP_PORT
+    return found
 
-    py = sys.executable
-    celery = [py, "-m", "celery", "-A", "config"]
-    children: list[tuple[str, list[str]]] = []
-    sandbox_shop = settings.PRESTASHOP_URL == f"http://127.0.0.1:{settings.SANDBOX_PRESTASHOP_PORT}"
-    if sandbox_shop:
-        children.append(
-            (
-                "sandbox-prestashop",
-                [
-                    py,
-                    "-m",
-                    "sandboxes.prestashop",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(settings.SANDBOX_PRESTASHOP_PORT),
-                    "--key",
-                    settings.PRESTASHOP_API_KEY,
-                    "--image-max-bytes",
-                    str(settings.SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES),
-                    "--state-file",
-                    str(data_dir / "sandbox-prestashop.json"),
-                ],
-            )
-        )
-    sandbox_pup = settings.PRODUCTSUP_API_URL.startswith(f"http://127.0.0.1:{settings.SANDBOX_PRODUCTSUP_PORT}")
-    if sandbox_pup and settings.PRODUCTSUP_ENABLED:
-        children.append(
-            (
-                "sandbox-productsup",
-                [
-                    py,
-                    "-m",
-                    "sandboxes.productsup",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(settings.SANDBOX_PRODUCTSUP_PORT),
-                    "--state-file",
-                    str(data_dir / "sandbox-productsup.json"),
-                ],
-            )
-        )
-    children += [
-        ("worker", [*celery, "worker", "-l", "INFO", "--concurrency", "2", "-Q", "sync,bulk,exports"]),
-        (
-            "beat",
-            [
-                *celery,
-                "beat",
-                "-l",
-                "INFO",
-                "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
-                "--pidfile",
-                str(data_dir / "celerybeat.pid"),
-            ],
-        ),
-        ("web", [py, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"]),
-    ]
 
-    processes: list[tuple[str, subprocess.Popen]] = []
-    for name, command in children:
-        processes.append((name, subprocess.Popen(command, cwd=ROOT, env=env)))
-        if name.startswith("sandbox"):
+def busy_port(ports: dict[str, int]) -> tuple[str, int] | None:
+    """The first (name, port) that 127.0.0.1 cannot bind, or None."""
+    for name, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the servers bind: connections left in TIME_WAIT do not count, a listening socket does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return name, port
+                raise
+    return None
+
+
+def _manage(*args: str) -> None:
+    # stdout carries only the process names (the Makefile reads them): the commands' output goes to stderr.
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, stdout=sys.stderr)
+
+
+def _ensure_admin(directory: Path) -> None:
+    """Create the superuser `admin` with a generated password on first start (kept in admin_password)."""
+    from django.contrib.auth import get_user_model
+
+    password_file = directory / "admin_password"
+    User = get_user_model()
+    if password_file.exists() or User.objects.filter(username="admin").exists():
+        return
+    password = secrets.token_urlsafe(12)
+    User.objects.create_superuser("admin", "admin@example.com", password)
+    password_file.write_text(password)
+    password_file.chmod(0o600)
+
+
+def _port_free(ports: dict[str, int]) -> bool:
+    busy = busy_port(ports)
+    if busy:
+        name, number = busy
+        print(
+            f"make run: port {number} ({name}) is already in use — is another `make run` going? "
+            f"Stop it, or choose other ports (PORT=..., SANDBOX_PRESTASHOP_PORT=..., SANDBOX_PRODUCTSUP_PORT=...).",
+            file=sys.stderr,
+        )
+    return busy is None
+
+
+def prepare(port: int) -> int:
+    # The web port before anything else (no Django yet: a second `make run` answers at once), then the
+    # sandboxes' ports, which the settings decide.
+    if not _port_free({"web": port}):
+        return 1
+    directory = data_dir()
+    dev_env_write(directory)
+    _django()
+    if not _port_free(_sandboxes()):
+        return 1
+    _manage("migrate", "--noinput", "--verbosity", "0")
+    _manage("setup_staff_groups", "--verbosity", "0")
+    _ensure_admin(directory)
+    (directory / "celerybeat.pid").unlink(missing_ok=True)
+    print(" ".join(["web", "worker", "beat", *_sandboxes(), "banner"]))
+    return 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback servers
+            return response.status == 200
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500 and "readyz" not in url  # a sandbox answering 401/404 is up
+    except OSError:
+        return False
+
+
+def _worker_answers() -> bool:
+    from config.celery import app
+
+    try:
+        return app.send_task("config.ping", queue="sync").get(timeout=3) == "pong"
+    except Exception:  # noqa: BLE001 - not yet: the broker or the worker is still starting
+        return False
+
+
+def banner(port: int) -> int:
+    _django()
+    from django.conf import settings
+
+    base = f"http://127.0.0.1:{port}"
+    sandboxes = _sandboxes()
+    checks = {
+        "web server": lambda: _answers(f"{base}/readyz"),
+        "beat": lambda: (data_dir() / "celerybeat.pid").exists(),
+        **{name: (lambda p=p: _answers(f"http://127.0.0.1:{p}/")) for name, p in sandboxes.items()},
+        "worker": _worker_answers,
+    }
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    waiting = dict(checks)
+    while waiting:
+        waiting = {name: check for name, check in waiting.items() if not check()}
+        if waiting and time.monotonic() > deadline:
+            print(f"make run: {', '.join(waiting)} did not answer within {READY_TIMEOUT_SECONDS} s", flush=True)
+            return 1
+        if waiting:
             time.sleep(0.5)
 
-    base = f"http://{args.host}:{args.port}"
+    password_file = data_dir() / "admin_password"
+    shop = settings.PRESTASHOP_URL
     lines = [
         "",
-        "Products Sync is running:",
-        f"  API            {base}/api/  (docs: {base}/api/docs/ , {base}/api/redoc/)",
+        "Products Sync is running (every process answered):",
+        f"  API            {base}/api/   docs {base}/api/docs/  {base}/api/redoc/",
         f"  Admin          {base}/admin/",
-        f"  Sandbox shop   {settings.PRESTASHOP_URL}/  (webservice {settings.PRESTASHOP_URL}/api/)"
-        if sandbox_shop
-        else f"  PrestaShop     {settings.PRESTASHOP_URL}",
+        f"  Sandbox shop   {shop}/   (webservice {shop}/api/)"
+        if sandboxes.get("sandbox-prestashop")
+        else f"  Shop   {shop}",
     ]
-    if credentials:
-        lines.append(f"  Login          username {credentials[0]!r}  password {credentials[1]!r}  (admin and API)")
-    lines.append(
-        f"  Webhook secret {settings.GESMART_WEBHOOK_SECRET}  (dev only; set GESMART_WEBHOOK_SECRET in production)"
-    )
-    lines.append("Ctrl-C stops everything.\n")
+    if password_file.exists():
+        lines.append(f"  Login          admin / {password_file.read_text().strip()}   (admin and API)")
+    lines += [
+        f"  Webhook secret {settings.GESMART_WEBHOOK_SECRET}   (in {data_dir() / 'dev.env'}; dev only)",
+        "  Commands       .venv/bin/python manage.py ...  (they read the same dev.env)",
+        "Ctrl-C stops everything.",
+        "",
+    ]
     print("\n".join(lines), flush=True)
-
-    def stop(*_):
-        for _, proc in processes:
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.time() + 10
-        for _, proc in processes:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
-        for name, proc in processes:
-            if proc.poll() is not None:
-                print(f"{name} exited with code {proc.returncode}; stopping.", flush=True)
-                stop()
-        time.sleep(1)
+        time.sleep(3600)
+
+
+def sandbox(name: str) -> None:
+    _django()
+    from django.conf import settings
+
+    directory = data_dir()
+    if name == "prestashop":
+        args = ["--port", str(settings.SANDBOX_PRESTASHOP_PORT), "--key", settings.PRESTASHOP_API_KEY]
+        args += ["--image-max-bytes", str(settings.SANDBOX_PRESTASHOP_IMAGE_MAX_BYTES)]
+        args += ["--state-file", str(directory / "sandbox-prestashop.json")]
+    else:
+        args = [
+            "--port",
+            str(settings.SANDBOX_PRODUCTSUP_PORT),
+            "--state-file",
+            str(directory / "sandbox-productsup.json"),
+        ]
+    os.execv(sys.executable, [sys.executable, "-m", f"sandboxes.{name}", "--host", "127.0.0.1", *args])  # noqa: S606
+
+
+def beat() -> None:
+    pidfile = str(data_dir() / "celerybeat.pid")
+    command = [sys.executable, "-m", "celery", "-A", "config", "--quiet", "beat", "-l", "INFO"]
+    command += ["--scheduler", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile", pidfile]
+    os.execv(sys.executable, command)  # noqa: S606
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.devserver", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    for step in ("prepare", "banner"):
+        sub.add_parser(step).add_argument("--port", type=int, default=8000)
+    sub.add_parser("sandbox").add_argument("name", choices=["prestashop", "productsup"])
+    sub.add_parser("beat")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    if args.step == "prepare":
+        return prepare(args.port)
+    if args.step == "banner":
+        return banner(args.port)
+    if args.step == "sandbox":
+        sandbox(args.name)
+    else:
+        beat()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -408,5 +408,5 @@ if not DEBUG and (_missing := _missing_in_production()):
     # SystemExit, not ImproperlyConfigured: one line on stderr and exit code 1, no traceback.
     raise SystemExit(
         f"Products Sync cannot start: set {', '.join(_missing)} (required with DJANGO_DEBUG=0; "
-        "PRODUCTSUP_* only while PRODUCTSUP_ENABLED=1). See README, Settings."
+        "PRODUCTSUP_* only while PRODUCTSUP_ENABLED=1). See README, Settings; to develop, run `make run` once."
     )
