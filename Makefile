@@ -49,6 +49,7 @@ superuser: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DJANGO_DEBUG=1 $(PY) -m mypy
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	DJANGO_DEBUG=1 $(PY) manage.py postman_collection --check
@@ -65,6 +66,7 @@ newman: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DJANGO_DEBUG=1 $(PY) -m mypy
 
 bench: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) -m bench

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import os
 import secrets
 import signal
@@ -28,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,10 +173,10 @@ def banner(port: int) -> int:
 
     base = f"http://127.0.0.1:{port}"
     sandboxes = _sandboxes()
-    checks = {
+    checks: dict[str, Callable[[], bool]] = {
         "web server": lambda: _answers(f"{base}/readyz"),
         "beat": lambda: (data_dir() / "celerybeat.pid").exists(),
-        **{name: (lambda p=p: _answers(f"http://127.0.0.1:{p}/")) for name, p in sandboxes.items()},
+        **{name: functools.partial(_answers, f"http://127.0.0.1:{p}/") for name, p in sandboxes.items()},
         "worker": _worker_answers,
     }
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS

@@ -31,6 +31,8 @@ def ensure_periodic_task(
     if every_seconds is not None:
         fields["interval"], _ = IntervalSchedule.objects.get_or_create(every=every_seconds, period="seconds")
     else:
+        if cron is None:
+            raise ValueError("a schedule needs every_seconds or cron")
         minute, hour, day_of_month, month_of_year, day_of_week = cron.split()
         fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
             minute=minute,

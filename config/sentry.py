@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sentry_sdk
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
@@ -20,7 +22,7 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
             DjangoIntegration(),
             CeleryIntegration(monitor_beat_tasks=False),
             # Error lines become events; lower lines only breadcrumbs (the JSON logs stay the full record).
-            LoggingIntegration(event_level="ERROR"),
+            LoggingIntegration(event_level=logging.ERROR),
         ],
         traces_sample_rate=traces_sample_rate,
         send_default_pii=False,  # no user data, cookies or auth headers leave the service

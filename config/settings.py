@@ -232,7 +232,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # (Productsup batches). A plain `celery -A config worker` consumes all three; dedicated workers per
 # queue (`-Q sync`) are an option so slow full resyncs never starve webhook jobs.
 CELERY_TASK_DEFAULT_QUEUE = "sync"
-CELERY_TASK_QUEUES = {"sync": {}, "bulk": {}, "exports": {}}
+CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {"sync": {}, "bulk": {}, "exports": {}}
 CELERY_TASK_ROUTES = {
     "syncjobs.tasks.full_resync*": {"queue": "bulk"},
     "syncjobs.tasks.resync_chunk*": {"queue": "bulk"},

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -42,7 +43,7 @@ class RemoteError(Exception):
         url: str = "",
         request_id: str | None = None,
         retry_after: float | None = None,
-        details: list[dict] | None = None,
+        details: list[dict[Any, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -55,7 +56,7 @@ class RemoteError(Exception):
         self.retry_after = retry_after
         self.details = details or []
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[Any, Any]:
         """A JSON-able summary for sync attempts and the admin (never carries credentials)."""
         return {
             "system": self.system,
@@ -124,11 +125,11 @@ class ObservedAdapter(HTTPAdapter):
     """The transport adapter of every connector session: each request that goes out (retries included,
     since each is sent here) is reported to the observers, whatever the client does with the answer."""
 
-    def __init__(self, system: str, **kwargs) -> None:
+    def __init__(self, system: str, **kwargs: Any) -> None:
         self.system = system
         super().__init__(**kwargs)
 
-    def send(self, request, *args, **kwargs):
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         try:
             response = super().send(request, *args, **kwargs)
         except Exception:

@@ -48,7 +48,8 @@ def export_sources(*, full: bool, chunk_size: int = EXPORT_CHUNK) -> Iterator[tu
             .order_by("product_id", "position")
             .values_list("product_id", "presta_image_id")
         ):
-            images[product_id].append(image_id)
+            if image_id is not None:  # filtered above; says so to the type checker
+                images[product_id].append(image_id)
         specs: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for product_id, descrizione, valore, suffisso in (
             TechnicalData.objects.filter(product_id__in=ids)

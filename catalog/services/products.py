@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,7 +65,7 @@ def product_images_replace(*, product: Product, images: list[DecodedImage]) -> N
     )
 
 
-def product_technical_data_replace(*, product: Product, items: list[dict]) -> None:
+def product_technical_data_replace(*, product: Product, items: list[dict[Any, Any]]) -> None:
     product.technical_data.all().delete()
     TechnicalData.objects.bulk_create(
         TechnicalData(product=product, position=index, **item) for index, item in enumerate(items)
@@ -88,7 +90,7 @@ def product_upsert(*, data: ValidatedProduct, product: Product | None) -> Produc
     if "brand" in data.present or creating:
         unchanged = (
             brand_data
-            and product.brand_id
+            and product.brand is not None
             and product.brand.name.casefold() == brand_data["name"].casefold()
             and brand_data.get("description") in (None, product.brand.description)
         )

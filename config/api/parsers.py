@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import json
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError, ValidationError
@@ -72,7 +73,7 @@ def json_parse(raw: bytes, encoding: str | None = None) -> object:
 
 
 class StrictJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
         raw = stream.read() if stream is not None else b""
         return json_parse(raw, parser_context.get("encoding"))

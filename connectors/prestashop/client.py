@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import requests
 
@@ -51,7 +53,7 @@ _FILTER_SPECIAL = set("[]|,")
 class Response:
     status: int
     content: bytes
-    headers: dict
+    headers: dict[Any, Any]
 
 
 def filter_value(value: str) -> str:
@@ -103,7 +105,7 @@ class PrestaShopClient:
             return self._calls
 
     @contextmanager
-    def counting(self):
+    def counting(self) -> Iterator[list[int]]:
         """Count the calls the current thread makes inside the block: `with c.counting() as n: …; n[0]`."""
         stack = getattr(self._local, "counters", None)
         if stack is None:
@@ -125,14 +127,38 @@ class PrestaShopClient:
             counter[0] += 1
 
     # ------------------------------------------------------------------ the one request
+    @overload
     def _request(
         self,
         method: str,
         path: str,
         *,
-        params: dict | None = None,
+        params: dict[Any, Any] | None = ...,
+        data: bytes | None = ...,
+        files: dict[Any, Any] | None = ...,
+        not_found_ok: Literal[False] = ...,
+    ) -> Response: ...
+
+    @overload
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[Any, Any] | None = ...,
+        data: bytes | None = ...,
+        files: dict[Any, Any] | None = ...,
+        not_found_ok: bool,
+    ) -> Response | None: ...
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[Any, Any] | None = None,
         data: bytes | None = None,
-        files: dict | None = None,
+        files: dict[Any, Any] | None = None,
         not_found_ok: bool = False,
     ) -> Response | None:
         """Send one Webservice call (with the retries it is allowed). See the module docstring.
@@ -173,7 +199,7 @@ class PrestaShopClient:
                     attempt,
                     type(exc).__name__,
                 )
-                error = RemoteUnavailable(
+                error: RemoteError = RemoteUnavailable(
                     f"PrestaShop unreachable: {type(exc).__name__}: {exc}",
                     system=SYSTEM,
                     method=method,
@@ -215,7 +241,7 @@ class PrestaShopClient:
             text = f"redirected to {resp.headers.get('Location', '?')} (check the shop URL)"
         else:
             text = body.decode("utf-8", "replace").strip()[:200] or (resp.reason or "")
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             system=SYSTEM,
             status=status,
             body=body.decode("utf-8", "replace"),
@@ -233,24 +259,24 @@ class PrestaShopClient:
         return RemoteRejected(message, **kwargs)
 
     # ------------------------------------------------------------------ generic helpers
-    def get_resource(self, resource: str, item: str, id_: int) -> dict:
+    def get_resource(self, resource: str, item: str, id_: int) -> dict[Any, Any]:
         resp = self._request("GET", f"{resource}/{int(id_)}")
         return psxml.read_resource(resp.content, item)
 
-    def list_resource(self, resource: str, params: dict | None = None) -> list[dict]:
+    def list_resource(self, resource: str, params: dict[Any, Any] | None = None) -> list[dict[Any, Any]]:
         resp = self._request("GET", resource, params=params or {})
         return psxml.read_list(resp.content, resource)
 
-    def create_resource(self, resource: str, item: str, fields: dict) -> dict:
+    def create_resource(self, resource: str, item: str, fields: dict[Any, Any]) -> dict[Any, Any]:
         resp = self._request("POST", resource, data=psxml.build(item, fields))
         return psxml.read_resource(resp.content, item)
 
-    def patch_resource(self, resource: str, item: str, id_: int, fields: dict) -> dict:
+    def patch_resource(self, resource: str, item: str, id_: int, fields: dict[Any, Any]) -> dict[Any, Any]:
         body = psxml.build(item, {"id": int(id_), **fields})
         resp = self._request("PATCH", f"{resource}/{int(id_)}", data=body)
         return psxml.read_resource(resp.content, item) if resp.content.strip() else {}
 
-    def put_resource(self, resource: str, item: str, id_: int, fields: dict) -> dict:
+    def put_resource(self, resource: str, item: str, id_: int, fields: dict[Any, Any]) -> dict[Any, Any]:
         """Full replace: `fields` must hold every field (the shop resets the ones left out)."""
         body = psxml.build(item, {"id": int(id_), **fields})
         resp = self._request("PUT", f"{resource}/{int(id_)}", data=body)
@@ -280,13 +306,13 @@ class PrestaShopClient:
         )
         return sorted(int(r["id"]) for r in rows if r.get("reference") == reference)
 
-    def get_product(self, product_id: int) -> dict:
+    def get_product(self, product_id: int) -> dict[Any, Any]:
         return self.get_resource("products", "product", product_id)
 
-    def create_product(self, fields: dict) -> dict:
+    def create_product(self, fields: dict[Any, Any]) -> dict[Any, Any]:
         return self.create_resource("products", "product", fields)
 
-    def patch_product(self, product_id: int, fields: dict) -> dict:
+    def patch_product(self, product_id: int, fields: dict[Any, Any]) -> dict[Any, Any]:
         """Partial update: only the given fields (and given associations, each replaced whole) change."""
         return self.patch_resource("products", "product", product_id, fields)
 
@@ -294,10 +320,10 @@ class PrestaShopClient:
         return self.delete_resource("products", product_id)
 
     # ------------------------------------------------------------------ stock
-    def stock_availables(self, product_id: int) -> list[dict]:
+    def stock_availables(self, product_id: int) -> list[dict[Any, Any]]:
         return self.list_resource("stock_availables", {"filter[id_product]": f"[{int(product_id)}]", "display": "full"})
 
-    def product_stock(self, product_id: int) -> dict:
+    def product_stock(self, product_id: int) -> dict[Any, Any]:
         """The product's own stock row (`id_product_attribute` 0)."""
         rows = self.stock_availables(product_id)
         for row in rows:
@@ -305,7 +331,7 @@ class PrestaShopClient:
                 return row
         raise RemoteNotFound(f"PrestaShop: no stock_available row for product {product_id}", system=SYSTEM, status=404)
 
-    def set_stock(self, row: dict, quantity: int) -> dict:
+    def set_stock(self, row: dict[Any, Any], quantity: int) -> dict[Any, Any]:
         """Write `quantity` to a stock row with a full PUT (id_shop, id_product_attribute… all sent).
 
         `depends_on_stock` is sent as 0: the ERP is the stock master, and the shop refuses a manual
@@ -441,7 +467,7 @@ class PrestaShopClient:
         return int(row["id"])
 
     # ------------------------------------------------------------------ images
-    def upload_image(self, product_id: int, content: bytes, file_name: str, content_type: str) -> dict:
+    def upload_image(self, product_id: int, content: bytes, file_name: str, content_type: str) -> dict[Any, Any]:
         """POST one product image (multipart field `image`; the shop answers 200). Returns the new image row."""
         resp = self._request(
             "POST",

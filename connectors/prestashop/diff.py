@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from connectors.prestashop import xml as psxml
 from connectors.prestashop.state import ShopState
@@ -46,8 +47,8 @@ def product_display() -> str:
 
 @dataclass
 class ShopCopy:
-    product: dict  # fields as strings, multilang as {lang: text}, "associations" as lists of rows
-    stock: dict | None  # the product's own stock_availables row (id_product_attribute 0), or None
+    product: dict[Any, Any]  # fields as strings, multilang as {lang: text}, "associations" as lists of rows
+    stock: dict[Any, Any] | None  # the product's own stock_availables row (id_product_attribute 0), or None
 
     def quantity(self) -> int:
         return int((self.stock or {}).get("quantity") or 0)
@@ -87,7 +88,7 @@ class Differences:
         return out
 
 
-def core_differences(shop: dict, fields: dict) -> list[str]:
+def core_differences(shop: dict[Any, Any], fields: dict[Any, Any]) -> list[str]:
     """Names of the fields whose shop value differs from what we would send (`mapping.core_fields`)."""
     names: list[str] = []
     for name, value in fields.items():
@@ -114,7 +115,7 @@ def core_differences(shop: dict, fields: dict) -> list[str]:
 
 
 def differences(
-    shop: ShopCopy, *, fields: dict, feature_pairs: list[tuple[int, int]], quantity: int, state: ShopState
+    shop: ShopCopy, *, fields: dict[Any, Any], feature_pairs: list[tuple[int, int]], quantity: int, state: ShopState
 ) -> Differences:
     """How the shop's copy differs from the fields, features and quantity we would send, and from the
     images the state says we put there."""

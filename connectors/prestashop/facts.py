@@ -101,6 +101,7 @@ class ShopFacts:
     def refresh(self, name: str) -> Fact:
         """Read one fact (`languages` or `categories`) from the shop and store it for every process."""
         with self._lock:
+            ids: list[int] | set[int]
             if name == "languages":
                 ids = self.client.languages()
             elif name == "categories":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.http import RemoteError, RemoteRejected
 from connectors.prestashop.client import PrestaShopClient
@@ -169,7 +170,7 @@ class ImageSync:
     def _prepare(self, image: ImageSpec, content: bytes, max_bytes: int) -> PreparedImage:
         return prepare_image(content, image.file_name, max_bytes=max_bytes, max_pixels=self.max_pixels)
 
-    def _upload(self, presta_id: int, image: ImageSpec) -> tuple[dict, str | None]:
+    def _upload(self, presta_id: int, image: ImageSpec) -> tuple[dict[Any, Any], str | None]:
         """Upload one image (its bytes read now); on code 72, fit the shop's stated maximum and retry once."""
         content = image.read()
         max_bytes = self.facts.image_max_bytes(self.max_bytes)

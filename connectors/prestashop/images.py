@@ -43,7 +43,8 @@ def _with_ext(file_name: str, fmt: str) -> str:
 
 def _has_alpha(img: Image.Image) -> bool:
     if img.mode in ("RGBA", "LA", "PA"):
-        return img.getchannel("A").getextrema()[0] < 255
+        low, _ = img.getchannel("A").getextrema()  # one band: (min, max)
+        return bool(low < 255)  # type: ignore[operator]
     if img.mode == "P":
         return "transparency" in img.info
     return img.mode in ("RGBa", "La") or "transparency" in img.info

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal
+from typing import Any
 
 from connectors.prestashop.types import FeatureSpec, ProductSpec
 from connectors.prestashop.xml import Assoc, Lang
@@ -90,7 +91,7 @@ def str2url(text: str, limit: int = LINK_REWRITE_LIMIT) -> str:
     return slug[:limit].strip("-")
 
 
-def feature_pairs(technical_data: list[dict]) -> list[FeatureSpec]:
+def feature_pairs(technical_data: list[dict[Any, Any]]) -> list[FeatureSpec]:
     """ERP technical data → the product's features, in the order the shop shows them.
 
     Feature name = `Descrizione`; value = `Valore` + " " + `Suffisso` when a suffix is given (`"1500 W"`).
@@ -98,10 +99,13 @@ def feature_pairs(technical_data: list[dict]) -> list[FeatureSpec]:
     are skipped (the shop requires both). `Gruppo` is not sent to the shop.
     """
 
-    def order(item: tuple[int, dict]) -> tuple[int, int, int]:
+    def order(item: tuple[int, dict[Any, Any]]) -> tuple[int, int, int]:
         index, row = item
+        print_order = row.get("PrintOrder")
         try:
-            return (0, int(row.get("PrintOrder")), index)
+            if print_order is None:
+                raise TypeError
+            return (0, int(print_order), index)
         except (TypeError, ValueError):
             return (1, 0, index)
 
@@ -142,7 +146,9 @@ def category_ids(spec: ProductSpec, default_category_id: int) -> list[int]:
     return ids
 
 
-def core_fields(spec: ProductSpec, *, languages: list[int], default_category_id: int) -> tuple[dict, list[str]]:
+def core_fields(
+    spec: ProductSpec, *, languages: list[int], default_category_id: int
+) -> tuple[dict[Any, Any], list[str]]:
     """Every product field the sync owns, except features and images, ready for `xml.build`.
 
     Returns (fields, warnings). Multilang fields carry every shop language.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from connectors.prestashop import mapping
 from connectors.prestashop.client import PrestaShopClient
@@ -144,7 +144,7 @@ def resolve(
 
     listings: list[str] = (["manufacturers"] if names else []) + (["features"] if missing_names else [])
 
-    def listing(what: str) -> dict:
+    def listing(what: str) -> dict[Any, Any]:
         return client.find_manufacturers(list(names.values())) if what == "manufacturers" else client.all_features()
 
     listed, error = _each(pool, listing, listings)
@@ -187,16 +187,16 @@ def resolve(
         found_values = client.find_feature_values(lookup) if lookup else {}
     except Exception as exc:
         raise ResolveFailed(exc, new) from exc
-    for key in todo:
-        vid = found_values.get((key.feature_id, key.value))
+    for value_key in todo:
+        vid = found_values.get((value_key.feature_id, value_key.value))
         if vid is not None:
-            new.values[key] = vid
+            new.values[value_key] = vid
     missing_values = [k for k in todo if k not in new.values]
     made, error = _each(
         pool, lambda k: client.create_feature_value(k.feature_id, k.value, _need(languages)), missing_values
     )
-    for key, vid in made:
-        new.values[key] = vid
+    for value_key, vid in made:
+        new.values[value_key] = vid
     if error is not None:
         raise ResolveFailed(error, new)
     return new

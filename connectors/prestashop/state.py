@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Any
 
 STATE_VERSION = 1
 
@@ -39,7 +40,7 @@ class StockRow:
         return self.id_shop is not None
 
     @classmethod
-    def from_shop(cls, row: dict, presta_id: int) -> StockRow:
+    def from_shop(cls, row: dict[Any, Any], presta_id: int) -> StockRow:
         """From a `stock_availables` GET row (values are strings)."""
         return cls(
             id=int(row["id"]),
@@ -51,7 +52,7 @@ class StockRow:
             location=row.get("location") or "",
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[Any, Any]:
         if not self.complete:
             return {"id": self.id}
         return {
@@ -65,7 +66,7 @@ class StockRow:
         }
 
     @classmethod
-    def from_json(cls, data: dict | None) -> StockRow | None:
+    def from_json(cls, data: dict[Any, Any] | None) -> StockRow | None:
         if not data or not data.get("id"):
             return None
         if "id_shop" not in data:
@@ -115,7 +116,7 @@ class ShopState:
         """ERP image hash → shop image id, for the images in the shop."""
         return {t.sha256: t.id for t in self.images}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[Any, Any]:
         return {
             "v": STATE_VERSION,
             "presta_id": self.presta_id,
@@ -129,7 +130,7 @@ class ShopState:
         }
 
     @classmethod
-    def from_json(cls, data: dict | None) -> ShopState | None:
+    def from_json(cls, data: dict[Any, Any] | None) -> ShopState | None:
         """None for an empty or unusable stored state (the next push then adopts the product by reference)."""
         if not data or not data.get("presta_id"):
             return None

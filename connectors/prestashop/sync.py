@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.http import RemoteError, RemoteNotFound
 from connectors.prestashop import mapping
@@ -52,7 +53,7 @@ def _sha(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def core_hash(fields: dict) -> str:
+def core_hash(fields: dict[Any, Any]) -> str:
     return _sha(psxml.build("product", fields))
 
 
@@ -201,7 +202,7 @@ class ShopSync:
         )
 
     # ------------------------------------------------------------------ steps
-    def _fields(self, spec: ProductSpec, languages: list[int]) -> tuple[dict, list[str]]:
+    def _fields(self, spec: ProductSpec, languages: list[int]) -> tuple[dict[Any, Any], list[str]]:
         return mapping.core_fields(spec, languages=languages, default_category_id=self.default_category_id)
 
     def _adopt_or_create(self, spec: ProductSpec) -> tuple[ShopState, bool]:
@@ -229,7 +230,7 @@ class ShopSync:
         return st
 
     def _drift(
-        self, spec: ProductSpec, st: ShopState, fields: dict, copy: tuple[bool, ShopCopy | None]
+        self, spec: ProductSpec, st: ShopState, fields: dict[Any, Any], copy: tuple[bool, ShopCopy | None]
     ) -> tuple[Differences, int | None]:
         """Compare with the shop's copy (read now unless the caller read it in bulk): the differences and the
         shop's cover image. A product the shop no longer has → RemoteNotFound (the push restarts)."""
@@ -248,7 +249,9 @@ class ShopSync:
         return drift, shop.cover()
 
     @staticmethod
-    def _plan(spec: ProductSpec, st: ShopState, fields: dict, *, full: bool, drift: Differences | None) -> Plan:
+    def _plan(
+        spec: ProductSpec, st: ShopState, fields: dict[Any, Any], *, full: bool, drift: Differences | None
+    ) -> Plan:
         return Plan(
             core=full or core_hash(fields) != st.hashes.core or bool(drift and drift.core),
             features=full or features_hash(spec.feature_values) != st.hashes.features or bool(drift and drift.features),
@@ -256,11 +259,13 @@ class ShopSync:
             images=full or st.images_dirty or images_changed(spec, st) or bool(drift and (drift.images or drift.cover)),
         )
 
-    def _write_product(self, presta_id: int, spec: ProductSpec, st: ShopState, fields: dict, plan: Plan) -> None:
+    def _write_product(
+        self, presta_id: int, spec: ProductSpec, st: ShopState, fields: dict[Any, Any], plan: Plan
+    ) -> None:
         """One PATCH with the core fields and/or the features association, as the plan says."""
         if not (plan.core or plan.features):
             return
-        patch: dict = {}
+        patch: dict[Any, Any] = {}
         if plan.core:
             st.languages = self.facts.languages()
             patch.update(fields)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
@@ -29,7 +30,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 READ_ONLY_PRODUCT_NODES = ("manufacturer_name", "quantity", "position_in_category")
 
 
-class Lang(dict):
+class Lang(dict[Any, Any]):
     """A multilang value: {language id: text}. Rendered as one `<language id>` node per entry."""
 
 
@@ -38,10 +39,10 @@ class Assoc:
     """An association list: `<associations><{name}><{item}>…</item></{name}></associations>`."""
 
     item: str
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[Any, Any]] = field(default_factory=list)
 
 
-def to_text(value) -> str:
+def to_text(value: Any) -> str:
     """One value as the Webservice wants it: `0`/`1`, `.` decimals without exponent, XML-safe text."""
     if value is None:
         return ""
@@ -65,7 +66,7 @@ def decimal_text(value: Decimal, places: int = 6) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _set_text(el: etree._Element, value) -> None:
+def _set_text(el: etree._Element, value: Any) -> None:
     text = to_text(value)
     if text == "":
         return
@@ -73,7 +74,7 @@ def _set_text(el: etree._Element, value) -> None:
     el.text = etree.CDATA(text) if "]]>" not in text else text
 
 
-def build(resource: str, fields: dict) -> bytes:
+def build(resource: str, fields: dict[Any, Any]) -> bytes:
     """`<prestashop xmlns:xlink><{resource}>…fields…</{resource}></prestashop>` as UTF-8 bytes.
 
     `fields` values: scalars, `Lang` (multilang), `Assoc` (rendered under `<associations>`, in order).
@@ -100,7 +101,8 @@ def build(resource: str, fields: dict) -> bytes:
             _set_text(el, value)
     if associations is not None:
         node.append(associations)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    body: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return body
 
 
 def parse(body: bytes | str) -> etree._Element:
@@ -109,7 +111,7 @@ def parse(body: bytes | str) -> etree._Element:
     return etree.fromstring(body, parser=PARSER)
 
 
-def element_value(el: etree._Element):
+def element_value(el: etree._Element) -> Any:
     """Python value of one element (see the module docstring for the shapes)."""
     children = [c for c in el if isinstance(c.tag, str)]
     if el.tag == "associations":
@@ -123,7 +125,7 @@ def element_value(el: etree._Element):
     return {c.tag: element_value(c) for c in children}
 
 
-def _leaf_item(item: etree._Element) -> dict:
+def _leaf_item(item: etree._Element) -> dict[Any, Any]:
     # `<category id="2" xlink:href="…"/>` (list without display) or `<image id="5"/>`
     out = dict(item.attrib)
     out.pop(f"{{{XLINK_NS}}}href", None)
@@ -132,16 +134,17 @@ def _leaf_item(item: etree._Element) -> dict:
     return out
 
 
-def read_resource(body: bytes | str, resource: str) -> dict:
+def read_resource(body: bytes | str, resource: str) -> dict[Any, Any]:
     """The single `<resource>` of a GET/POST/PUT/PATCH answer as a dict."""
     root = parse(body)
     node = root.find(resource)
     if node is None:
         raise ValueError(f"no <{resource}> in PrestaShop answer")
-    return element_value(node)
+    value: dict[Any, Any] = element_value(node)
+    return value
 
 
-def read_list(body: bytes | str, plural: str) -> list[dict]:
+def read_list(body: bytes | str, plural: str) -> list[dict[Any, Any]]:
     """Items of a list answer (`<products><product id="1"/>…` or with `display=` children)."""
     root = parse(body)
     node = root.find(plural)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import requests
 
@@ -84,11 +85,11 @@ class ProductsupServerError(ProductsupError, RemoteUnavailable):
 class UploadReceipt:
     rows: int
     bytes: int
-    answer: dict
+    answer: dict[Any, Any]
     remote_batch_id: str = ""  # Stream API: the batch id the stream assigned to this request
     status: str = ""  # Stream API: batch status (uploaded / failed)
     error_count: int = 0  # Stream API: invalid products in a partial (202) upload
-    errors: list = field(default_factory=list)
+    errors: list[Any] = field(default_factory=list[Any])
 
 
 def new_batch_id() -> str:
@@ -145,10 +146,10 @@ class _Client:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # subclasses
@@ -181,11 +182,11 @@ class _Client:
         *,
         body: bytes | None = None,
         content_type: str = "application/json",
-        params: dict | None = None,
+        params: dict[Any, Any] | None = None,
         idempotent: bool = True,
         pacer: _Pacer | None = None,
         ok: Sequence[int] = (200, 201, 202, 204),
-    ) -> tuple[int, dict]:
+    ) -> tuple[int, dict[Any, Any]]:
         headers = dict(self._headers())
         if body is not None:
             headers["Content-Type"] = content_type
@@ -229,7 +230,7 @@ class _Client:
                 return status, payload if isinstance(payload, dict) else {"data": payload}
 
             message = self._error_message(payload, f"HTTP {status}")
-            common = {
+            common: dict[str, Any] = {
                 "system": SYSTEM,
                 "status": status,
                 "body": response.text,
@@ -288,7 +289,7 @@ class PlatformClient(_Client):
         site: str,
         product_api_url: str | None = None,
         max_rows_per_upload: int = MAX_ROWS_PER_UPLOAD,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         host = platform_host(api_url)
@@ -310,13 +311,14 @@ class PlatformClient(_Client):
         return f"{self.api_url}/{path.lstrip('/')}"
 
     # --- sites ---------------------------------------------------------------------------------
-    def get_site(self) -> dict:
+    def get_site(self) -> dict[Any, Any]:
         """The configured site (by id or by tag). Raises ProductsupNotFound when there is none."""
         _, payload = self._request("GET", self._url(f"sites/{self.site}"))
         sites = payload.get("Sites") or []
         if not sites:
             raise ProductsupNotFound(f"Productsup site {self.site!r} not found", system=SYSTEM, status=404)
-        return sites[0]
+        site: dict[Any, Any] = sites[0]
+        return site
 
     def site_id(self) -> int:
         """The numeric site id (looked up once when the site is given by tag)."""
@@ -330,7 +332,7 @@ class PlatformClient(_Client):
             raise ValueError(f"a batch id is exactly {BATCH_ID_LENGTH} letters/digits, got {batch_id!r}")
         return self._url(f"sites/{self.site}/products/{batch_id}/{action}")
 
-    def upload(self, batch_id: str, rows: Sequence[dict]) -> UploadReceipt:
+    def upload(self, batch_id: str, rows: Sequence[dict[Any, Any]]) -> UploadReceipt:
         """One upload request (≤ 10,000 rows) into the batch. Not retried on ambiguous failures."""
         if not rows:
             raise ValueError("an upload needs at least one row")
@@ -347,7 +349,7 @@ class PlatformClient(_Client):
         _, payload = self._request("POST", self._batch_url(batch_id, "upload"), body=body, idempotent=False)
         return UploadReceipt(rows=rows, bytes=len(body), answer=payload)
 
-    def commit(self, batch_id: str, *, kind: str, automatic_import: bool = True) -> dict:
+    def commit(self, batch_id: str, *, kind: str, automatic_import: bool = True) -> dict[Any, Any]:
         """Commit the batch: `full` replaces the site's data, `delta` updates it."""
         if kind not in ("full", "delta"):
             raise ValueError("commit type is 'full' or 'delta'")
@@ -355,7 +357,7 @@ class PlatformClient(_Client):
         _, payload = self._request("POST", self._batch_url(batch_id, "commit"), body=body)
         return payload
 
-    def discard(self, batch_id: str) -> dict:
+    def discard(self, batch_id: str) -> dict[Any, Any]:
         """Cancel the whole batch (nothing of it is imported)."""
         _, payload = self._request("POST", self._batch_url(batch_id, "discard"), body=b"{}")
         return payload
@@ -365,7 +367,7 @@ class PlatformClient(_Client):
         self, action: str = "import", *, batch_id: str | None = None, action_id: int | None = None
     ) -> str:
         """Trigger a process on the site (1 per site per 5 minutes); returns the process id (pid)."""
-        body: dict = {"action": action}
+        body: dict[Any, Any] = {"action": action}
         if action_id is not None:
             body["id"] = action_id
         if batch_id:
@@ -385,14 +387,14 @@ class PlatformClient(_Client):
         _, payload = self._request("GET", self._url(f"sites/{self.site_id()}/status/{pid}"))
         return str(payload.get("status", ""))
 
-    def site_errors(self, *, pid: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
-        params: dict = {"limit": limit, "offset": offset}
+    def site_errors(self, *, pid: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[Any, Any]]:
+        params: dict[Any, Any] = {"limit": limit, "offset": offset}
         if pid:
             params["pid"] = pid
         _, payload = self._request("GET", self._url(f"sites/{self.site_id()}/errors"), params=params)
         return list(payload.get("Errors") or [])
 
-    def import_history(self) -> list[dict]:
+    def import_history(self) -> list[dict[Any, Any]]:
         _, payload = self._request("GET", self._url(f"sites/{self.site_id()}/importhistory"))
         return list(payload.get("Importhistory") or payload.get("Sites") or [])
 
@@ -407,8 +409,8 @@ class PlatformClient(_Client):
         fields: Sequence[str] | None = None,
         filter: str | None = None,
         hidden: bool = False,
-    ) -> list[dict]:
-        params: dict = {"limit": limit, "offset": offset, "hidden": int(hidden)}
+    ) -> list[dict[Any, Any]]:
+        params: dict[Any, Any] = {"limit": limit, "offset": offset, "hidden": int(hidden)}
         if filter:
             params["filter"] = filter
         for i, name in enumerate(fields or ()):
@@ -421,7 +423,7 @@ class PlatformClient(_Client):
 class StreamClient(_Client):
     """The Stream API: NDJSON product upload, delete by id, batch status. 30 requests/s per stream."""
 
-    def __init__(self, *, api_url: str, stream_id: str, token: str, **kwargs) -> None:
+    def __init__(self, *, api_url: str, stream_id: str, token: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.api_url = api_url.rstrip("/")
         self.stream_id = str(stream_id)
@@ -437,7 +439,7 @@ class StreamClient(_Client):
     def _products_url(self) -> str:
         return f"{self.api_url}/streams/{self.stream_id}/products"
 
-    def upload(self, rows: Sequence[dict]) -> UploadReceipt:
+    def upload(self, rows: Sequence[dict[Any, Any]]) -> UploadReceipt:
         """Upload rows as NDJSON. 200: all accepted; 202: partial (the answer carries error samples)."""
         if not rows:
             raise ValueError("an upload needs at least one row")
@@ -475,7 +477,7 @@ class StreamClient(_Client):
         data = payload.get("data") or {}
         return UploadReceipt(rows=len(ids), bytes=len(body), answer=payload, remote_batch_id=str(data.get("id") or ""))
 
-    def batch_status(self, batch_id: str) -> dict:
+    def batch_status(self, batch_id: str) -> dict[Any, Any]:
         _, payload = self._request("GET", f"{self.api_url}/streams/{self.stream_id}/batches/{batch_id}")
         return payload.get("data") or {}
 

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -108,7 +109,7 @@ def format_decimal(value: Decimal | None) -> str:
     return format(d, "f")
 
 
-def product_row(src: RowSource, *, public_url: str, columns: Sequence[str] = ()) -> dict:
+def product_row(src: RowSource, *, public_url: str, columns: Sequence[str] = ()) -> dict[Any, Any]:
     """The row of a live product: exactly COLUMNS + the given spec columns, in that order."""
     images = [image_url(public_url, i) for i in src.image_ids]
     row = {
@@ -140,22 +141,22 @@ def product_row(src: RowSource, *, public_url: str, columns: Sequence[str] = ())
     return row
 
 
-def deletion_row(src: RowSource, *, soft: bool, public_url: str, columns: Sequence[str] = ()) -> dict:
+def deletion_row(src: RowSource, *, soft: bool, public_url: str, columns: Sequence[str] = ()) -> dict[Any, Any]:
     """The row that deletes a product: its last known values plus `pup:isdeleted` (-1 hard, 1 soft)."""
     row = product_row(src, public_url=public_url, columns=columns)
     row[DELETE_FLAG] = SOFT_DELETE if soft else HARD_DELETE
     return row
 
 
-def encode_row(row: dict) -> bytes:
+def encode_row(row: dict[Any, Any]) -> bytes:
     return _JSON.encode(row).encode("utf-8")
 
 
-def encode_json_array(rows: Iterable[dict]) -> bytes:
+def encode_json_array(rows: Iterable[dict[Any, Any]]) -> bytes:
     """The Platform API upload body: one JSON array."""
     return b"[" + b",".join(encode_row(r) for r in rows) + b"]"
 
 
-def encode_ndjson(rows: Iterable[dict]) -> bytes:
+def encode_ndjson(rows: Iterable[dict[Any, Any]]) -> bytes:
     """The Stream API upload body: one JSON object per line."""
     return b"".join(encode_row(r) + b"\n" for r in rows)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from connectors.productsup.client import (
     MAX_ROWS_PER_UPLOAD,
@@ -46,7 +46,7 @@ MAX_ERROR_SAMPLES = 20
 class ExportItem:
     """One product of an export: its row (the live form) and whether the service deleted it."""
 
-    row: dict
+    row: dict[Any, Any]
     deleted: bool = False
 
 
@@ -60,9 +60,9 @@ class BatchStats:
     bytes: int = 0
     invalid: int = 0  # Stream API partial uploads: products the stream refused
     remote_batch_ids: list[str] = field(default_factory=list)
-    errors: list = field(default_factory=list)
+    errors: list[Any] = field(default_factory=list[Any])
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[Any, Any]:
         return {
             "rows": self.rows,
             "deleted": self.deleted,
@@ -95,9 +95,9 @@ class ExportTransport(Protocol):
 
     def send_batch(
         self, *, batch_id: str, kind: str, items: Iterable[ExportItem], on_progress: ProgressCallback | None = None
-    ) -> tuple[dict, BatchStats]: ...
+    ) -> tuple[dict[Any, Any], BatchStats]: ...
 
-    def discard(self, batch_id: str) -> dict: ...
+    def discard(self, batch_id: str) -> dict[Any, Any]: ...
 
 
 class _Chunk:
@@ -130,7 +130,7 @@ class PlatformTransport:
 
     def send_batch(
         self, *, batch_id: str, kind: str, items: Iterable[ExportItem], on_progress: ProgressCallback | None = None
-    ) -> tuple[dict, BatchStats]:
+    ) -> tuple[dict[Any, Any], BatchStats]:
         if kind not in (FULL, DELTA):
             raise ValueError(kind)
         stats = BatchStats()
@@ -183,7 +183,7 @@ class PlatformTransport:
                 stage=stage,
             ) from exc
 
-    def discard(self, batch_id: str) -> dict:
+    def discard(self, batch_id: str) -> dict[Any, Any]:
         return self.client.discard(batch_id)
 
     def _discard_quietly(self, batch_id: str, stats: BatchStats) -> bool:
@@ -221,7 +221,7 @@ class StreamTransport:
 
     def send_batch(
         self, *, batch_id: str, kind: str, items: Iterable[ExportItem], on_progress: ProgressCallback | None = None
-    ) -> tuple[dict, BatchStats]:
+    ) -> tuple[dict[Any, Any], BatchStats]:
         if kind not in (FULL, DELTA):
             raise ValueError(kind)
         stats = BatchStats()
@@ -298,5 +298,5 @@ class StreamTransport:
             answer["errors"] = stats.errors
         return answer, stats
 
-    def discard(self, batch_id: str) -> dict:
+    def discard(self, batch_id: str) -> dict[Any, Any]:
         return {"success": True, "message": "the Stream API has no batches to discard; nothing to do"}

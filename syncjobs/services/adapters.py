@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import connection
 
@@ -103,7 +104,9 @@ def product_spec(
     )
 
 
-def productsup_row_source(row: Mapping, *, image_ids: Sequence[int], specs: Iterable[tuple[str, str]]) -> RowSource:
+def productsup_row_source(
+    row: Mapping[Any, Any], *, image_ids: Sequence[int], specs: Iterable[tuple[str, str]]
+) -> RowSource:
     """The Productsup connector's view of one product: `row` holds PRODUCTSUP_FIELDS, `image_ids` the
     shop's image ids in position order, `specs` (Descrizione, value) in print order."""
     return RowSource(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from django.conf import settings
 
@@ -63,7 +64,7 @@ def jobs_run_concurrently(
     them beforehand; `shop_copies`: job id → the shop's copy read in bulk (verifying pushes read no more)."""
     concurrency = max(1, settings.PRESTASHOP_WRITE_CONCURRENCY)
     done: dict[int, SyncJob] = {}
-    in_flight: dict[Future, tuple[Work, str]] = {}
+    in_flight: dict[Future[Any], tuple[Work, str]] = {}
 
     def settle(futures) -> None:
         for future in futures:

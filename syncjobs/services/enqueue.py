@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -52,8 +53,8 @@ def job_send(
     job_id: int,
     *,
     countdown: float | None = None,
-    kwargs: dict | None = None,
-    headers: dict | None = None,
+    kwargs: dict[Any, Any] | None = None,
+    headers: dict[Any, Any] | None = None,
     queue: str | None = None,
 ) -> bool:
     """Publish the job's task now. False (logged) when the broker did not take it."""
@@ -68,10 +69,10 @@ def job_send(
 def task_send(
     task,
     args=(),
-    kwargs: dict | None = None,
+    kwargs: dict[Any, Any] | None = None,
     *,
     countdown: float | None = None,
-    headers: dict | None = None,
+    headers: dict[Any, Any] | None = None,
     queue: str | None = None,
     what="",
 ) -> bool:
@@ -84,7 +85,9 @@ def task_send(
     return True
 
 
-def task_send_on_commit(task, args=(), kwargs: dict | None = None, *, what: str = "", on_failure=None) -> None:
+def task_send_on_commit(
+    task, args=(), kwargs: dict[Any, Any] | None = None, *, what: str = "", on_failure=None
+) -> None:
     """`task_send` once the current transaction has committed; `on_failure()` runs if the broker refused."""
 
     def send() -> None:

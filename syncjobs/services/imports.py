@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import ijson
 from django.db import transaction
@@ -54,7 +54,7 @@ class Invalid:
     line: int | None
     reference: str | None
     error: str
-    details: list[dict]
+    details: list[dict[Any, Any]]
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _validate(raw: object) -> ValidatedProduct:
     return product_validate(raw, check_categories=None)
 
 
-def _unknown_categories(data: ValidatedProduct) -> list[dict]:
+def _unknown_categories(data: ValidatedProduct) -> list[dict[Any, Any]]:
     categories = data.fields.get("categories") or []
     unknown = shop_unknown_categories(categories) if categories else []
     return [detail("categories", f"Category {cid} does not exist in PrestaShop.") for cid in unknown]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 def job_intake_product(
     *,
     data: ValidatedProduct,
-    payload: dict,
+    payload: dict[Any, Any],
     source: str,
     user=None,
     force: bool = False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from catalog.models import Product
 from syncjobs.models import SyncJob, SyncStatus
 
@@ -17,7 +19,7 @@ def job_create(
     product: Product | None,
     operation: str,
     source: str,
-    payload: dict,
+    payload: dict[Any, Any],
     user=None,
     force: bool = False,
     presta_id: int | None = None,

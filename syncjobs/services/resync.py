@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
@@ -111,7 +112,7 @@ def resync_start(
     return run
 
 
-def _report(run_id: int, entries: list[dict]) -> None:
+def _report(run_id: int, entries: list[dict[Any, Any]]) -> None:
     if not entries:
         return
     with transaction.atomic():
@@ -172,12 +173,12 @@ def _unchanged(run: ResyncRun, product: Product, chunk: _Chunk) -> bool:
     return not get_shop().needs_push(spec, state, chunk.copies.get(state.presta_id), languages=chunk.languages)
 
 
-def _dry_run_entry(product: Product, chunk: _Chunk) -> dict | None:
+def _dry_run_entry(product: Product, chunk: _Chunk) -> dict[Any, Any] | None:
     differences = _dry_run_product(product, chunk)
     return {"reference": product.reference, "changes": differences} if differences else None
 
 
-def _push_changed(run: ResyncRun, products: list[Product], chunk: _Chunk) -> list[tuple[str, dict | None]]:
+def _push_changed(run: ResyncRun, products: list[Product], chunk: _Chunk) -> list[tuple[str, dict[Any, Any] | None]]:
     """One job per product that changed or drifted, run concurrently (the batch runner), verified against
     the copies already read."""
     jobs = {
@@ -223,7 +224,7 @@ def resync_chunk(*, run_id: int, product_ids: list[int]) -> int:
     changed since their last push get a job."""
     run = ResyncRun.objects.get(pk=run_id)
     counts = {"unchanged": 0, "changed": 0, "failed": 0}
-    entries: list[dict] = []
+    entries: list[dict[Any, Any]] = []
     checked = 0
     current = None
     try:
@@ -279,7 +280,7 @@ def resync_chunk(*, run_id: int, product_ids: list[int]) -> int:
     return checked
 
 
-def _chunk_progress(run_id: int, *, checked: int, counts: dict[str, int], entries: list[dict]) -> None:
+def _chunk_progress(run_id: int, *, checked: int, counts: dict[str, int], entries: list[dict[Any, Any]]) -> None:
     _report(run_id, entries)
     ResyncRun.objects.filter(pk=run_id).update(
         checked=F("checked") + checked,

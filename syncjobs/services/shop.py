@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,8 +23,8 @@ from connectors.prestashop.sync import ShopSync
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
-_instances: dict[tuple, ShopSync] = {}
-_category_facts: dict[tuple, ShopFacts] = {}
+_instances: dict[tuple[Any, ...], ShopSync] = {}
+_category_facts: dict[tuple[Any, ...], ShopFacts] = {}
 
 
 def _facts_key() -> str:

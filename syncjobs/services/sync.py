@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
@@ -19,7 +20,7 @@ from .runner import DeadlinePassed, job_run, job_run_within
 from .shop import shop_unknown_categories
 
 
-def job_summary(job: SyncJob) -> dict:
+def job_summary(job: SyncJob) -> dict[Any, Any]:
     return {
         "productId": job.product_id,
         "reference": job.reference,
@@ -79,7 +80,7 @@ def product_delete(*, reference: str, user=None) -> SyncJob:
     return job
 
 
-def products_sync_batch(*, products: object, user=None, force: bool = False) -> dict:
+def products_sync_batch(*, products: object, user=None, force: bool = False) -> dict[Any, Any]:
     if not isinstance(products, list):
         raise ValidationError({"products": ["Must be a list of product objects."]})
     if len(products) > settings.SYNC_BATCH_MAX:
@@ -87,7 +88,7 @@ def products_sync_batch(*, products: object, user=None, force: bool = False) -> 
     if not products:
         raise ValidationError({"products": ["Must contain at least one product."]})
 
-    results: list[dict] = [{} for _ in products]
+    results: list[dict[Any, Any]] = [{} for _ in products]
     queued: list[tuple[int, int]] = []
 
     def stored_jobs():
