@@ -1,4 +1,4 @@
-"""Alerts (SPEC §9.3): one row per incident of a rule, from the moment it fires until it clears.
+"""Alerts (docs/operations.md, Alerts): one row per incident of a rule, from the moment it fires until it clears.
 
 At most one open incident per rule (a partial unique constraint), so two beat instances, or a restart,
 can never fire the same incident twice: the row is the claim. The notification columns say which of the

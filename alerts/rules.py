@@ -1,4 +1,4 @@
-"""The alert rules (SPEC §9.3): each looks at the database (or, for the shop, asks it) and says whether
+"""The alert rules (docs/operations.md, Alerts): each looks at the database (or, for the shop, asks it) and says whether
 its condition holds now, with the measured value and a sentence for a person."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Evaluating the rules and telling staff, once per incident and once when it clears (SPEC §9.3).
+"""Evaluating the rules and telling staff, once per incident and once when it clears (docs/operations.md, Alerts).
 
 `alerts_evaluate()` runs every minute (beat). For each rule it opens an incident when the condition
 starts to hold, keeps it up to date while it holds, and resolves it when it stops. An incident is a row

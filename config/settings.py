@@ -355,7 +355,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR  # config/metr
 # Bearer token for GET /metrics; unset: open.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# --- Alerts (SPEC §9.3) ----------------------------------------------------------------------
+# --- Alerts (docs/operations.md, Alerts) ----------------------------------------------------------------------
 # Evaluated every minute by beat; each incident is told once when it fires and once when it clears.
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")

@@ -37,7 +37,7 @@ class SyncSource(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     ADMIN = "admin", "Admin"
     COMMAND = "command", "Command"  # a manage.py command
-    IMPORT = "import", "Import"  # manage.py import_products (SPEC §9.4)
+    IMPORT = "import", "Import"  # manage.py import_products (docs/operations.md, Initial import)
 
 
 class SyncOutcome(models.TextChoices):

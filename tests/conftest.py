@@ -88,7 +88,7 @@ def productsup(settings, sandbox):
     """Settings pointing at the sandbox (platform transport); tests switch PRODUCTSUP_TRANSPORT as needed."""
     settings.PRODUCTSUP_ENABLED = True
     settings.PRODUCTSUP_TRANSPORT = "platform"
-    settings.PRODUCTSUP_API_URL = sandbox.url  # the host, as SPEC §3 names it
+    settings.PRODUCTSUP_API_URL = sandbox.url  # the host, as docs/operations.md, Configuration names it
     settings.PRODUCTSUP_STREAM_API_URL = sandbox.stream_url
     settings.PRODUCTSUP_CLIENT_ID = "1234"
     settings.PRODUCTSUP_CLIENT_SECRET = "sandbox-secret"

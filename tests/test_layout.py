@@ -1,6 +1,9 @@
-"""The tree keeps its promises: production code never imports the sandboxes (they are test/dev emulators)."""
+"""The tree keeps its promises: production code never imports the sandboxes (they are test/dev emulators), and
+comments point into the repository."""
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +41,25 @@ def test_the_layout_check_sees_the_production_tree():
     scanned = {path.relative_to(ROOT).parts[0] for path in production_modules()}
     assert set(PRODUCTION_PACKAGES) <= scanned
     assert (ROOT / "sandboxes" / "prestashop" / "webservice.py").exists()
+
+
+OUTSIDE = re.compile(
+    r"SPEC §|products-sync-api\.txt|productsup-platform-api\.txt|prestashop-webservice-notes|/work/shared"
+)
+
+
+def test_comments_point_into_the_repository():
+    """The behaviour we rely on is written down in docs/ (api.md, prestashop.md, productsup.md, operations.md);
+    a comment naming a document outside the repository points nowhere for the next engineer."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    offenders = []
+    for name in tracked.split():
+        path = ROOT / name
+        if name == "tests/test_layout.py" or not path.is_file():
+            continue
+        if path.suffix not in {".py", ".md", ".html", ".txt", ".toml", ".in", ".sh", ".js"}:
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if OUTSIDE.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()[:80]}")
+    assert offenders == []

@@ -497,7 +497,7 @@ def deliveries_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> 
 
 
 def delivery_record_oversized(*, meta: DeliveryMeta, size: int, sha256: str, limit_mb: int) -> WebhookDelivery:
-    """A delivery refused with 413 before it was parsed (SPEC §4.5 keeps every delivery): its size and, when
+    """A delivery refused with 413 before it was parsed (docs/api.md, Webhook keeps every delivery): its size and, when
     the body was read, its hash; never its body. Its signature is not checked (nothing of it is trusted)."""
     return WebhookDelivery.objects.create(
         source_ip=meta.source_ip or None,

@@ -1,4 +1,4 @@
-"""The API docs' assets that would otherwise reach another host (SPEC §8: the docs work offline).
+"""The API docs' assets that would otherwise reach another host (docs/api.md, Schema and Postman: the docs work offline).
 
 Redoc's standalone bundle (from drf-spectacular-sidecar) draws the Redocly attribution logo from
 cdn.redoc.ly; this serves the same bundle with that one image inlined as an empty SVG, so /api/redoc/

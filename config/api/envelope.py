@@ -20,7 +20,7 @@ def ok(data: Any = None, *, message: str | None = None, status: int = 200, **top
 
 
 def error_body(error: str, details: list[dict] | None = None, data: dict | None = None) -> dict:
-    """SPEC §4.1's error envelope, rendered by the serializer that also describes it in the schema."""
+    """docs/api.md's error envelope, rendered by the serializer that also describes it in the schema."""
     body: dict[str, Any] = {"success": False, "error": error, "details": details or []}
     if data is not None:
         body["data"] = {k: v for k, v in data.items() if v is not None or k == "productId"}

@@ -16,7 +16,7 @@ from .envelope import error_response
 logger = logging.getLogger(__name__)
 
 # Sent with `request`, `size` (declared bytes) and `limit` (bytes) when a body over API_MAX_BODY_MB is refused
-# with 413 before it is read; the webhooks app keeps a delivery row for it (SPEC §4.5 keeps every delivery).
+# with 413 before it is read; the webhooks app keeps a delivery row for it (docs/api.md, Webhook keeps every delivery).
 body_too_large = Signal()
 
 
@@ -34,7 +34,7 @@ def _is_html(response) -> bool:
 
 def _as_envelope(response):
     """An HTML error page produced below us for an API path (Django's DEBUG pages for a bad Host header, a
-    crash outside DRF…) becomes SPEC §4.1's envelope: no HTML error page ever reaches an API client."""
+    crash outside DRF…) becomes docs/api.md's envelope: no HTML error page ever reaches an API client."""
     status = response.status_code
     try:
         reason = HTTPStatus(status).phrase.capitalize()  # "Bad request", "Not found", "Internal server error"

@@ -1,9 +1,9 @@
-"""The Postman collection (SPEC §4.6), generated from the OpenAPI schema so that it cannot drift from it.
+"""The Postman collection (docs/api.md, Schema and Postman), generated from the OpenAPI schema so that it cannot drift from it.
 
 Every operation of /api/schema/ becomes one request, with the schema's own example as its body, in the order
 an ERP integrator runs them (login → sync → status → batch → webhook → delete). Each request tests its
 status code and the envelope's `success`; login stores `jwt_token`; the webhook signs its body in a pre-request
-script with `webhook_secret` (HMAC-SHA256, base64), exactly as `products-sync-api.txt` computes it.
+script with `webhook_secret` (HMAC-SHA256, base64), exactly as the ERP's API document (docs/api.md, Webhook) computes it.
 `manage.py postman_collection` writes it and its environment file to docs/postman/; GET /api/postman/ serves it.
 """
 

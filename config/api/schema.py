@@ -1,4 +1,4 @@
-"""The envelope of SPEC §4.1, described once: these serializers render the answers and produce the schema.
+"""The envelope of docs/api.md, Envelope, described once: these serializers render the answers and produce the schema.
 
 `ErrorEnvelopeSerializer` is the body of every error (400 … 502) of every endpoint; `error_responses()`
 lists, per endpoint, the status codes it answers with that envelope. `envelope()` wraps an endpoint's
@@ -10,11 +10,11 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
-SYNC_STATUSES = ["pending", "processing", "completed", "failed", "partial"]  # SPEC §4.4
+SYNC_STATUSES = ["pending", "processing", "completed", "failed", "partial"]  # docs/api.md, Endpoints
 SYNC_OPERATIONS = ["create", "update", "delete"]
 SYNC_SOURCES = ["api", "batch", "webhook", "schedule", "admin", "command", "import"]
 
-# Why each status code is answered (SPEC §4.1 / §4.4); the schema says it once per endpoint.
+# Why each status code is answered (docs/api.md, Envelope and Endpoints); the schema says it once per endpoint.
 STATUS_DESCRIPTIONS = {
     400: "Invalid input: malformed JSON, a wrong type, a missing field, a value out of range. "
     "`details` has one entry per bad field (a path such as `images[2].base64`).",

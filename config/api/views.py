@@ -80,7 +80,7 @@ def permission_denied(request, exception=None):
 
 
 def postman_collection_download(request):
-    """GET /api/postman/ (no auth): the Postman collection of SPEC §4.6, as a file download."""
+    """GET /api/postman/ (no auth): the Postman collection of docs/api.md, Schema and Postman, as a file download."""
     if request.method not in ("GET", "HEAD"):
         return error_response(405, f"Method {request.method} not allowed")
     response = HttpResponse(dumps(postman_collection()), content_type="application/json")

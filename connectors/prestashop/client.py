@@ -140,16 +140,7 @@ class PrestaShopClient:
     ) -> Response: ...
 
     @overload
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[Any, Any] | None = ...,
-        data: bytes | None = ...,
-        files: dict[Any, Any] | None = ...,
-        not_found_ok: bool,
-    ) -> Response | None: ...
+    def _request(self, method: str, path: str, *, not_found_ok: bool) -> Response | None: ...
 
     def _request(
         self,

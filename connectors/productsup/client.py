@@ -489,7 +489,7 @@ def _json_bytes(value: object) -> bytes:
 
 
 def platform_host(api_url: str) -> str:
-    """PRODUCTSUP_API_URL is the host, as Productsup documents it (SPEC §3); the client adds `/platform/v2/...`
+    """PRODUCTSUP_API_URL is the host, as Productsup documents it (docs/operations.md, Configuration); the client adds `/platform/v2/...`
     and `/product/v2/...` itself. A URL that already ends in `/platform/v2` (or `/platform`) is accepted too."""
     base = api_url.strip().rstrip("/")
     for suffix in ("/platform/v2", "/platform"):

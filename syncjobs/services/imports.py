@@ -1,4 +1,4 @@
-"""The initial import (SPEC §9.4): an ERP export, streamed, validated like the API, stored and queued.
+"""The initial import (docs/operations.md, Initial import): an ERP export, streamed, validated like the API, stored and queued.
 
 - `export_products(stream)` reads a JSON array, NDJSON (one product per line) or a batch body
   `{"products": [...]}` one product at a time (ijson for the JSON documents, line by line for NDJSON),

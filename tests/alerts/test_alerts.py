@@ -1,4 +1,4 @@
-"""Alerts (SPEC §9.3): a failure spike against the sandbox shop fires once and resolves once, by email
+"""Alerts (docs/operations.md, Alerts): a failure spike against the sandbox shop fires once and resolves once, by email
 (a real SMTP server, aiosmtpd) and by webhook (a local HTTP sink); state in the database so a second
 evaluator or a restart never repeats an incident; the other rules; the admin."""
 

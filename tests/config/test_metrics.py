@@ -1,4 +1,4 @@
-"""GET /metrics (SPEC §9.2): the families and labels of the table, the token, and what moves them."""
+"""GET /metrics (docs/operations.md, Metrics): the families and labels of the table, the token, and what moves them."""
 
 from __future__ import annotations
 

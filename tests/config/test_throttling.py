@@ -1,4 +1,4 @@
-"""The fixed-window throttle: one counter per client and window in the shared cache (SPEC §4.4: 429 with
+"""The fixed-window throttle: one counter per client and window in the shared cache (docs/api.md, Endpoints: 429 with
 Retry-After), so the limit holds per client whatever process answers."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`manage.py import_products` (SPEC §9.4): the three formats and stdin, streaming, the API's validation and
+"""`manage.py import_products` (docs/operations.md, Initial import): the three formats and stdin, streaming, the API's validation and
 field paths, `source: import` on the `bulk` queue, `--dry-run`, idempotent re-runs, the summary."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python manage.py import_products FILE|- [--dry-run]` — the initial import of an ERP export (SPEC §9.4).
+"""`python manage.py import_products FILE|- [--dry-run]` — the initial import of an ERP export (docs/operations.md, Initial import).
 
 FILE is a JSON array of product objects, NDJSON (one per line) or a batch body `{"products": [...]}`;
 `-` reads standard input. The file is streamed (never held in memory). Every product is validated like

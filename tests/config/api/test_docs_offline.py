@@ -1,4 +1,4 @@
-"""SPEC §8: /api/docs/ (Swagger UI) and /api/redoc/ work offline. A real Chromium loads both pages and
+"""docs/api.md, Schema and Postman: /api/docs/ (Swagger UI) and /api/redoc/ work offline. A real Chromium loads both pages and
 everything they reference; every request goes to the service itself (fonts included), and the pages render."""
 
 from __future__ import annotations

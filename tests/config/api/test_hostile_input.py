@@ -1,4 +1,4 @@
-"""No input is a 500 (SPEC §4.1): NUL bytes, lone surrogates, non-UTF-8 bodies, absurd numbers, deep nesting,
+"""No input is a 500 (docs/api.md, Envelope): NUL bytes, lone surrogates, non-UTF-8 bodies, absurd numbers, deep nesting,
 in a query parameter, a header or a body field, in the API, the batch and the webhook, are a 400 in the
 envelope naming the field, and change nothing."""
 

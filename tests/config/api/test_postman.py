@@ -1,4 +1,4 @@
-"""The Postman collection (SPEC §4.6): served at GET /api/postman/ without auth, identical to docs/postman/,
+"""The Postman collection (docs/api.md, Schema and Postman): served at GET /api/postman/ without auth, identical to docs/postman/,
 generated from the schema (every operation), with tests on every request, login storing `jwt_token`, and a
 webhook pre-request script whose signature is the one the service checks."""
 

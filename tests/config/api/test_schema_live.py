@@ -1,4 +1,4 @@
-"""Every live answer of every endpoint, for every status code it documents (SPEC §4.4), validates against
+"""Every live answer of every endpoint, for every status code it documents (docs/api.md, Endpoints), validates against
 /api/schema/; and the walk covers every documented (operation, status) pair, so schema drift fails here."""
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ def test_stream_auth_error(stream):
         stream.upload([{"id": "a"}])
 
 
-# --- PRODUCTSUP_API_URL: the host (SPEC §3), or a base already ending in /platform/v2 -------------
+# --- PRODUCTSUP_API_URL: the host (docs/operations.md, Configuration), or a base already ending in /platform/v2 -------------
 @pytest.mark.parametrize(
     "api_url",
     [
