@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -201,6 +202,7 @@ class _Handler(SandboxHandler):
         self._rows = 0
         self._batch = ""
         self._after_fault: Fault | None = None
+        self._before_send: Callable[[], None] | None = None
         length = int(self.headers.get("Content-Length") or 0)
         if path.startswith("/stream/") and length > STREAM_MAX_REQUEST_BYTES:
             self._drain(length)
@@ -261,6 +263,8 @@ class _Handler(SandboxHandler):
     ) -> None:
         if self._status:
             return
+        if self._before_send is not None:
+            self._before_send()
         if self._after_fault is not None:
             fault, self._after_fault = self._after_fault, None
             status, payload, headers = fault.status, self._fault_body(self.path, fault), fault.headers
@@ -373,6 +377,14 @@ class _Handler(SandboxHandler):
                     return self._send(200, {"success": True, "message": "Batch already committed"})
                 return self._send(400, {"success": False, "message": f"Batch is already {batch.status}"})
             batch.busy = True
+
+        def release() -> None:
+            with self.state.lock:
+                batch.busy = False
+
+        # The batch is free again before the answer leaves: a client that sends the next call the moment it
+        # reads the answer must not find it locked (423) by the call it already got an answer to.
+        self._before_send = release
         try:
             if action == "upload":
                 self._upload(batch)
@@ -385,8 +397,8 @@ class _Handler(SandboxHandler):
                     batch.ids = set()
                 self._send(200, {"success": True})
         finally:
-            with self.state.lock:
-                batch.busy = False
+            self._before_send = None
+            release()
 
     def _upload(self, batch: Batch) -> None:
         rows = self._json_body()
