@@ -3,7 +3,13 @@
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.prestashop_sync", "bench.productsup_export", "bench.webhook_intake", "bench.import_products"]
+BENCHMARKS = [
+    "bench.prestashop_sync",
+    "bench.prestashop_resync",
+    "bench.productsup_export",
+    "bench.webhook_intake",
+    "bench.import_products",
+]  # bench.recovery needs PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL): run it on its own
 
 if __name__ == "__main__":
     failed = []
