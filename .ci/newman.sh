@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # newman runs the committed Postman collection (docs/postman/) against a fresh `make run`-style server: web,
-# worker, beat and the sandbox shops on embedded defaults (SQLite, SQLAlchemy broker) in a temporary data dir.
+# worker, beat and the sandbox shops on embedded defaults (SQLite, SQLAlchemy broker) in a temporary data dir:
+# `make run` itself.
 # Fails on any failed assertion. Ports: NEWMAN_PORT (web) and the two following ones (sandbox shops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,18 +17,20 @@ export API_USER_PASSWORD="$(.venv/bin/python -c 'import secrets; print(secrets.t
 
 [ -x node_modules/.bin/newman ] || npm ci --no-audit --no-fund
 
-.venv/bin/python -m config.devserver --port "$PORT" >"$DATA/server.log" 2>&1 &
+# Exactly `make run`, in a process group of its own so that stopping it stops every process honcho started.
+setsid make run PORT="$PORT" >"$DATA/server.log" 2>&1 </dev/null &
 SERVER=$!
 cleanup() {
-  kill -INT "$SERVER" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL "$SERVER" 2>/dev/null || true
+  kill -INT -- "-$SERVER" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$SERVER" 2>/dev/null || true
   rm -rf "$DATA"
 }
 trap cleanup EXIT
 
 for _ in $(seq 1 240); do
-  if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
+  # The banner comes last, once web, worker, beat and the sandbox shops all answer.
+  if grep -q "Ctrl-C stops everything." "$DATA/server.log" 2>/dev/null; then break; fi
   if ! kill -0 "$SERVER" 2>/dev/null; then cat "$DATA/server.log"; echo "server did not start"; exit 1; fi
   sleep 0.5
 done
