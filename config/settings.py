@@ -311,11 +311,9 @@ GESMART_WEBHOOK_SECRET = env.str("GESMART_WEBHOOK_SECRET", default="")
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
 SYNC_RETRY_BASE_SECONDS = env.float("SYNC_RETRY_BASE_SECONDS", default=10.0)
 SYNC_RETRY_MAX_SECONDS = env.float("SYNC_RETRY_MAX_SECONDS", default=3600.0)
-# A job whose worker died or whose broker message was lost runs again within this many seconds of a worker
-# being available (every worker's recovery sweeper: syncjobs/services/recovery.py).
+# A job (or an accepted webhook delivery) whose worker died or whose broker message was lost runs again within
+# this many seconds of a worker being available (every worker's recovery sweeper: syncjobs/services/recovery.py).
 SYNC_RECOVERY_SECONDS = env.int("SYNC_RECOVERY_SECONDS", default=120)
-# Beat's sweeper: webhook deliveries the worker has not applied this long are sent again.
-SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=900)
 # POST /api/products/sync answers within this many seconds of the call, all tries included (502 + syncId past it).
 SYNC_REQUEST_DEADLINE_SECONDS = env.float("SYNC_REQUEST_DEADLINE_SECONDS", default=30.0)
 SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)

@@ -52,13 +52,12 @@ def sync_jobs_task(job_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def sweep_stale_jobs_task() -> int:
-    """One recovery pass (every worker also runs them on its own, every few seconds), and webhook deliveries
-    whose message was lost (SYNC_STALE_SECONDS)."""
+    """One recovery pass (every worker also runs them on its own, every few seconds): orphaned runs, lost job
+    and webhook delivery messages."""
     from syncjobs.services.recovery import jobs_recover
-    from webhooks.services import deliveries_sweep
 
     report = jobs_recover()
-    return len(report.orphaned) + len(report.resent) + deliveries_sweep()
+    return len(report.orphaned) + len(report.resent) + len(report.deliveries)
 
 
 @shared_task(acks_late=True)

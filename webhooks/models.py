@@ -8,7 +8,9 @@ started. Staff debug deliveries from these rows, not from logs.
 An accepted delivery is also the unit of work of the intake: the request stores this one row (with the
 validated product in `product` and the `sync_id` it answered with) and publishes one message; the worker
 applies it to the catalogue, creates the sync job with that `sync_id` and sets `processed_at`
-(`webhooks/services.py`). Until then `GET /api/products/sync?syncId=` answers `pending` from this row.
+(`webhooks/services.py`); `dispatched_at` is when its message was last published, so the recovery
+sweeper (syncjobs/services/recovery.py) publishes again, within SYNC_RECOVERY_SECONDS, a delivery whose
+message the broker lost or a dead worker held, and never twice within its window. Until then `GET /api/products/sync?syncId=` answers `pending` from this row.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class WebhookDelivery(models.Model):
     )
     processed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the worker applied the delivery and created its sync job"
+    )
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Accepted deliveries: when its task message was last published (null: the broker refused it)",
     )
 
     class Meta:

@@ -12,7 +12,8 @@ one reference are applied under a per-reference transaction lock, and a delivery
 worker after a newer one of the same reference was applied (or after a newer API call stored the
 product) does not overwrite it: its job only reconciles the shop with what the service holds. So the
 last update the service received wins whatever order the messages are consumed in. A delivery whose
-message was lost is published again by `deliveries_sweep` (run with the job sweeper).
+message was lost (a broker restarted without persistence, a worker killed while holding it) is published
+again by the recovery sweeper (syncjobs/services/recovery.py), by the same rules as a job's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import json
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,6 +181,8 @@ def _record(
         error_details=details or [],
         sync_id=sync_id,
         product=product,
+        # Published once this row commits (`delivery_send` clears it if the broker refuses the message).
+        dispatched_at=timezone.now() if product is not None else None,
     )
     _insert(delivery)
     return delivery
@@ -331,12 +333,15 @@ def delivery_receive(
 
 
 def delivery_send(delivery_id: int, *, sync_id: str = "", reference: str = "") -> bool:
-    """Publish the delivery's task. A broker failure is logged, never raised: the row is committed and
-    `deliveries_sweep` publishes it again. The worker's log lines name the job the delivery becomes."""
+    """Publish the delivery's task. A broker failure is logged, never raised: the row is committed and the
+    recovery sweeper publishes it again. The worker's log lines name the job the delivery becomes."""
     from webhooks.tasks import webhook_delivery_task  # webhooks.tasks imports this module
 
     headers = {HEADER: {"sync_id": sync_id, "reference": reference}} if sync_id else None
-    return task_send(webhook_delivery_task, (delivery_id,), headers=headers, what=f"webhook delivery {delivery_id}")
+    if task_send(webhook_delivery_task, (delivery_id,), headers=headers, what=f"webhook delivery {delivery_id}"):
+        return True
+    WebhookDelivery.objects.filter(pk=delivery_id).update(dispatched_at=None)  # the sweeper's next pass sends it
+    return False
 
 
 # --- the validated product as the delivery row keeps it ------------------------------------------
@@ -473,27 +478,6 @@ def delivery_process(*, delivery_id: int) -> SyncJob | None:
             if attempt:
                 raise
     raise AssertionError("unreachable")
-
-
-def deliveries_sweep(*, stale_seconds: int | None = None, limit: int = 1000) -> int:
-    """Publish again every accepted delivery the worker has not applied within `SYNC_STALE_SECONDS` (its
-    message was lost, or the broker was down when it arrived). Applying one twice is harmless."""
-    stale = timedelta(seconds=stale_seconds if stale_seconds is not None else settings.SYNC_STALE_SECONDS)
-    rows = list(
-        WebhookDelivery.objects.filter(
-            status_code=200, processed_at__isnull=True, received_at__lt=timezone.now() - stale
-        )
-        .order_by("received_at")
-        .values_list("pk", "sync_id", "reference")[:limit]
-    )
-    sent = 0
-    for delivery_id, sync_id, reference in rows:
-        if not delivery_send(delivery_id, sync_id=sync_id, reference=reference):
-            break
-        sent += 1
-    if sent:
-        logger.info("Sweeper re-sent %d webhook deliveries", sent)
-    return sent
 
 
 def delivery_record_oversized(*, meta: DeliveryMeta, size: int, sha256: str, limit_mb: int) -> WebhookDelivery:

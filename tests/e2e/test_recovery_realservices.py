@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from tests.factories.backoffice import action_url
 from tests.factories.catalog import product_payload
 from tests.factories.images import image_item
 from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_payload
+from webhooks.models import WebhookDelivery
 
 pytestmark = [pytest.mark.realservices, pytest.mark.django_db(transaction=True)]
 
@@ -130,6 +131,86 @@ def test_broker_flushed_with_50_jobs_pending_all_complete_within_the_recovery_ti
     finished = wait_all_final(ids, timeout=RECOVERY, pool=private_workers)
     print(f"RECOVERY_FLUSH_SECONDS={finished - flushed_at:.1f}")
     assert_once_in_the_shop(sandbox, references, images=0)
+
+
+def delivery_jobs_final(sync_ids: list[str], *, timeout: float, pool) -> float:
+    """Wait until every delivery has become a job and every job is final; returns when it happened."""
+
+    def done():
+        return SyncJob.objects.filter(sync_id__in=sync_ids, status__in=FINAL).count() == len(sync_ids)
+
+    try:
+        wait_for(done, timeout=timeout, interval=0.25, what="every delivery's job to complete")
+    except pytest.fail.Exception:
+        unapplied = WebhookDelivery.objects.filter(sync_id__in=sync_ids, processed_at__isnull=True).count()
+        left = SyncJob.objects.filter(sync_id__in=sync_ids).exclude(status__in=FINAL).values_list("reference", "status")
+        print(pool.logs())
+        pytest.fail(f"within {timeout:.0f}s: {unapplied} deliveries not applied, jobs not final: {list(left)[:10]}")
+    return time.monotonic()
+
+
+def test_webhook_deliveries_whose_messages_were_flushed_all_complete_within_the_recovery_time(private_workers, sandbox):
+    flushed = [f"DFLUSH-{i}" for i in range(10)]
+    queued = [f"DQUEUED-{i}" for i in range(5)]
+    sync_ids = [deliver(webhook_payload(reference=r, name=f"Flushed {r}")) for r in flushed]
+    assert private_workers_queue_len(private_workers) == 10
+    private_workers_redis(private_workers).flushdb()  # the broker restarted without persistence
+    flushed_at = time.monotonic()
+    # Accepted while the worker is down, after the flush: their messages wait in the queue, and are not sent twice.
+    sync_ids += [deliver(webhook_payload(reference=r, name=f"Queued {r}")) for r in queued]
+    private_workers.start("w1", concurrency=4, wait=False)
+
+    finished = delivery_jobs_final(sync_ids, timeout=RECOVERY + 30, pool=private_workers)
+    print(f"RECOVERY_DELIVERY_FLUSH_SECONDS={finished - flushed_at:.1f}")
+    assert SyncJob.objects.filter(sync_id__in=sync_ids, status=SyncStatus.COMPLETED).count() == len(sync_ids)
+    assert SyncJob.objects.filter(reference__in=flushed + queued).count() == len(sync_ids)  # one job each
+    assert_once_in_the_shop(sandbox, flushed + queued, images=0)
+
+
+def test_whole_worker_sigkilled_with_webhook_deliveries_in_flight_all_complete_within_the_recovery_time(
+    private_workers, sandbox
+):
+    references = [f"DKILL-{i}" for i in range(12)]
+    sync_ids = [deliver(webhook_payload(reference=r, name=f"Kill {r}")) for r in references]
+    # The first four deliveries' rows are locked by another session, so the worker's four processes are in
+    # the middle of applying them (their messages taken, not acknowledged) when it is killed.
+    in_flight = list(WebhookDelivery.objects.filter(sync_id__in=sync_ids).order_by("pk")[:4])
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_rows():
+        with transaction.atomic():
+            list(WebhookDelivery.objects.select_for_update().filter(pk__in=[d.pk for d in in_flight]))
+            locked.set()
+            release.wait(60)
+        connection.close()
+
+    holder = threading.Thread(target=hold_rows)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        first = private_workers.start("w1", concurrency=4)
+        wait_for(lambda: _sessions_waiting_for_a_lock() >= 4, timeout=60, what="the worker applying the deliveries")
+        private_workers.kill(first)  # main process and pool children: SIGKILL to the whole process group
+        killed_at = time.monotonic()
+        assert private_workers_queue_len(private_workers) == len(references) - 4  # the four are with the dead
+    finally:
+        release.set()
+        holder.join()
+    private_workers.start("w2", concurrency=4, wait=False)
+
+    finished = delivery_jobs_final(sync_ids, timeout=RECOVERY + 30, pool=private_workers)
+    print(f"RECOVERY_DELIVERY_SIGKILL_SECONDS={finished - killed_at:.1f} (in flight at the kill: {len(in_flight)})")
+    assert SyncJob.objects.filter(sync_id__in=sync_ids, status=SyncStatus.COMPLETED).count() == len(sync_ids)
+    assert SyncJob.objects.filter(reference__in=references).count() == len(references)  # one job each
+    assert_once_in_the_shop(sandbox, references, images=0)
+
+
+def _sessions_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
 
 
 def private_workers_redis(pool):

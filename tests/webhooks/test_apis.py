@@ -6,17 +6,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Product
 from syncjobs.models import SyncJob, SyncOperation, SyncSource, SyncStatus
+from syncjobs.services.recovery import jobs_recover, recovery_window
 from syncjobs.tasks import sweep_stale_jobs_task
 from tests.factories.images import image_b64, image_item
 from tests.factories.webhooks import sign, webhook_body, webhook_payload
 from webhooks.models import WebhookDelivery
-from webhooks.services import deliveries_sweep, delivery_process
+from webhooks.services import delivery_process
 
 from .conftest import SECRET
 
@@ -422,21 +425,34 @@ def test_broker_down_answers_200_and_the_sweeper_sends_the_delivery_again(
             response = webhook_client.deliver(webhook_payload(reference="BD1"), process=False)
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get(reference="BD1")
-    assert delivery.processed_at is None  # kept; nothing lost
+    assert delivery.processed_at is None and delivery.dispatched_at is None  # kept, known unsent; nothing lost
 
     with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
-        assert deliveries_sweep(stale_seconds=3600) == 0  # not stale yet
-        assert deliveries_sweep(stale_seconds=0) == 1
+        assert jobs_recover().deliveries == []  # received within the recovery window: not due yet
+        _received_before_the_window(delivery)
+        assert jobs_recover().deliveries == [delivery.pk]
+        assert jobs_recover().deliveries == []  # sent: not again within the window
     assert apply_async.call_args.args[0] == (delivery.pk,)
+    delivery.refresh_from_db()
+    assert delivery.dispatched_at is not None
     delivery_process(delivery_id=delivery.pk)
-    assert deliveries_sweep(stale_seconds=0) == 0  # applied: never sent again
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(dispatched_at=None)
+    with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
+        assert jobs_recover().deliveries == []  # applied: never sent again
+    assert not apply_async.called
+
+
+def _received_before_the_window(delivery):
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        received_at=timezone.now() - timedelta(seconds=recovery_window() + 1)
+    )
 
 
 def test_the_beat_sweep_task_sends_lost_deliveries_again(webhook_client, settings, django_capture_on_commit_callbacks):
     with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async", side_effect=ConnectionError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             webhook_client.deliver(webhook_payload(reference="SW1"), process=False)
-    settings.SYNC_STALE_SECONDS = 0
+    _received_before_the_window(WebhookDelivery.objects.get(reference="SW1"))
     with mock.patch("webhooks.tasks.webhook_delivery_task.apply_async") as apply_async:
         assert sweep_stale_jobs_task() == 1
     assert apply_async.call_args.args[0] == (WebhookDelivery.objects.get(reference="SW1").pk,)

@@ -3,16 +3,30 @@ tests/e2e/test_recovery_realservices.py)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from syncjobs.locks import reference_lock
 from syncjobs.models import SyncAttempt, SyncJob, SyncStatus
-from syncjobs.services.recovery import job_claim, jobs_lost_candidates, jobs_orphaned, recovery_window
+from syncjobs.services.recovery import (
+    delivery_claim,
+    job_claim,
+    jobs_lost_candidates,
+    jobs_orphaned,
+    jobs_recover,
+    recovery_window,
+)
+from tests.e2e.realservices import WEBHOOK_SECRET, fixture_private_redis, fixture_private_services  # noqa: F401
+from tests.factories.webhooks import WEBHOOK_URL, sign, webhook_payload
+from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,3 +85,69 @@ def test_no_job_is_claimed_twice_within_the_window(stored):
     assert job_claim(job.pk, now) is True
     assert job_claim(job.pk, now + timedelta(seconds=recovery_window() - 1)) is False
     assert job_claim(job.pk, now + timedelta(seconds=recovery_window() + 1)) is True
+
+
+# --- webhook deliveries: the same rules, on a private redis-server (no worker) ----------------------------
+
+
+def _accepted_delivery(reference: str) -> WebhookDelivery:
+    """A signed delivery through the intake: its row stored, its message published to the private broker."""
+    body = json.dumps(webhook_payload(reference=reference)).encode()
+    response = Client().post(
+        WEBHOOK_URL, data=body, content_type="application/json", HTTP_X_GESMART_SIGNATURE=sign(body, WEBHOOK_SECRET)
+    )
+    assert response.status_code == 200, response.content
+    return WebhookDelivery.objects.get(reference=reference)
+
+
+def _sent_before_the_window(*deliveries: WebhookDelivery) -> None:
+    old = timezone.now() - timedelta(seconds=recovery_window() + 1)
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(received_at=old, dispatched_at=old)
+
+
+def _queued_delivery_ids(broker) -> list[int]:
+    client = redis.Redis.from_url(broker.url)
+    return sorted(i for raw in client.lrange("sync", 0, -1) for i in _queued(raw))
+
+
+def _queued(raw) -> list[int]:
+    message = json.loads(raw)
+    if message["headers"]["task"] != "webhooks.tasks.webhook_delivery_task":
+        return []
+    return json.loads(base64.b64decode(message["body"]))[0]
+
+
+@pytest.mark.realservices
+def test_a_delivery_the_broker_holds_is_not_sent_again_and_a_lost_one_is(private_services, settings):
+    settings.SYNC_RECOVERY_SECONDS = 120
+    lost = _accepted_delivery("DLOST")
+    redis.Redis.from_url(private_services.url).flushdb()  # its message is gone
+    held = _accepted_delivery("DHELD")
+    _sent_before_the_window(lost, held)  # both due long ago: only the broker tells them apart
+    assert _queued_delivery_ids(private_services) == [held.pk]
+
+    report = jobs_recover()
+
+    assert report.deliveries == [lost.pk]
+    assert _queued_delivery_ids(private_services) == sorted([lost.pk, held.pk])  # one message each
+    lost.refresh_from_db()
+    assert lost.dispatched_at > timezone.now() - timedelta(seconds=10)
+
+
+@pytest.mark.realservices
+def test_a_delivery_sent_again_is_not_sent_again_within_the_window(private_services, settings):
+    settings.SYNC_RECOVERY_SECONDS = 120
+    delivery = _accepted_delivery("DAGAIN")
+    broker = redis.Redis.from_url(private_services.url)
+    broker.flushdb()
+    _sent_before_the_window(delivery)
+    assert jobs_recover().deliveries == [delivery.pk]
+
+    broker.flushdb()  # lost again at once: still within the window of the re-send
+    assert jobs_recover().deliveries == []
+    assert delivery_claim(delivery.pk, timezone.now()) is False
+    assert _queued_delivery_ids(private_services) == []
+
+    _sent_before_the_window(delivery)  # the window has passed
+    assert jobs_recover().deliveries == [delivery.pk]
+    assert _queued_delivery_ids(private_services) == [delivery.pk]
