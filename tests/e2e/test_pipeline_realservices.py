@@ -219,7 +219,7 @@ def test_sweeper_restores_deliveries_and_jobs_lost_by_the_broker(workers, sandbo
     assert set(SyncJob.objects.filter(pk__in=job_ids).values_list("status", flat=True)) == {SyncStatus.PENDING}
 
     # The worker's own recovery sweeper sends the deliveries and the jobs again, once their window has passed.
-    wait_completed(_job_ids(lost_deliveries) + job_ids, timeout=120, pool=workers)
+    wait_completed(_job_ids(lost_deliveries, timeout=120) + job_ids, timeout=120, pool=workers)
     for ref in [f"SWEEP-{kind}{i}" for kind in "DJ" for i in range(3)]:
         assert len(shop_products(sandbox, ref)) == 1
 
