@@ -248,8 +248,8 @@ def broker_view(*, listing: bool) -> BrokerView:
     waiting = _still_waiting(held_ids)
     if queued_ids is None:
         return BrokerView(count=depth + waiting, ids=held_ids if depth == 0 else None)
-    ids = {kind: queued_ids[kind] | held_ids[kind] for kind in KINDS}
-    return BrokerView(count=_still_waiting(queued_ids) + waiting, ids=ids)
+    every = {kind: queued_ids[kind] | held_ids[kind] for kind in KINDS}
+    return BrokerView(count=_still_waiting(queued_ids) + waiting, ids=every)
 
 
 def messages_lost(*, pause: float = 1.0, limit: int = BATCH) -> dict[str, list[int]]:
